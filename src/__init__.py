@@ -1,0 +1,1 @@
+"""i3d-mindspore: two-stream I3D (Carreira & Zisserman, CVPR 2017) in MindSpore."""

@@ -1,0 +1,1 @@
+"""Data path: video decoding, frames, TV-L1 flow, annotations, clip loading."""

@@ -1,0 +1,87 @@
+"""Decode videos, GIFs and frame folders into RGB uint8 frames (H, W, 3).
+
+One place for every reader so that the channel order is decided once: everything returned here
+is RGB (OpenCV decodes BGR; the original port fed BGR to RGB-trained weights).
+"""
+import re
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+GIF_SUFFIXES = {".gif"}
+RGB_FRAME_RE = re.compile(r"^image_(\d{5})\.jpg$")
+
+
+class VideoReadError(RuntimeError):
+    """A video/GIF/frame folder that cannot be decoded; the message names the path and the reason."""
+
+    def __init__(self, path, reason):
+        super().__init__(f"{path}: {reason}")
+        self.path = str(path)
+        self.reason = reason
+
+
+def iter_video_frames(path):
+    """Yield the frames of a video file as RGB uint8 arrays, in order (OpenCV, no ffmpeg binary)."""
+    path = Path(path)
+    if not path.is_file():
+        raise VideoReadError(path, "no such file")
+    if path.stat().st_size == 0:
+        raise VideoReadError(path, "empty file")
+    cap = cv2.VideoCapture(str(path))
+    try:
+        if not cap.isOpened():
+            raise VideoReadError(path, "OpenCV cannot open it (unknown container/codec or corrupt)")
+        count = 0
+        while True:
+            ok, frame = cap.read()
+            if not ok:
+                break
+            count += 1
+            yield cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+        if count == 0:
+            raise VideoReadError(path, "no decodable frames")
+    finally:
+        cap.release()
+
+
+def read_gif_frames(path):
+    """All frames of a GIF as RGB uint8 arrays (Pillow resolves the palette and frame disposal)."""
+    from PIL import Image, ImageSequence
+
+    try:
+        with Image.open(path) as im:
+            frames = [np.asarray(f.convert("RGB")) for f in ImageSequence.Iterator(im)]
+    except (OSError, ValueError) as exc:
+        raise VideoReadError(path, f"cannot decode GIF ({exc})") from exc
+    if not frames:
+        raise VideoReadError(path, "GIF has no frames")
+    return frames
+
+
+def rgb_frame_paths(folder):
+    """Sorted `image_%05d.jpg` paths of a frame folder (flow `...x.jpg`/`...y.jpg` files are not matched)."""
+    folder = Path(folder)
+    return sorted(p for p in folder.iterdir() if RGB_FRAME_RE.match(p.name))
+
+
+def read_image_rgb(path):
+    """One JPEG/PNG as an RGB uint8 array; a clear error naming the file when it cannot be decoded."""
+    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if img is None:
+        raise VideoReadError(path, "unreadable image")
+    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+
+
+def read_frames(path):
+    """Every frame of a video file, a GIF or a frame folder (`image_00001.jpg` ...) as RGB uint8."""
+    path = Path(path)
+    if path.is_dir():
+        paths = rgb_frame_paths(path)
+        if not paths:
+            raise VideoReadError(path, "folder holds no image_%05d.jpg frames")
+        return [read_image_rgb(p) for p in paths]
+    if path.suffix.lower() in GIF_SUFFIXES:
+        return read_gif_frames(path)
+    return list(iter_video_frames(path))
