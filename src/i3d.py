@@ -1,0 +1,244 @@
+"""Inception-v1 I3D (Carreira & Zisserman, CVPR 2017) in MindSpore, N,C,T,H,W input.
+
+Numerics follow DeepMind's release: TF "SAME" padding (MindSpore's pad_mode='same' is TF-style,
+extra pad at the end), BatchNorm eps 1e-3 without a learned scale, and the head AvgPool (2,7,7)
+VALID -> dropout -> 1x1x1 conv with bias -> mean of the logits over time.
+
+Parameter names are exactly the original MindSpore port's 287 names (original_spec.md 1.6):
+MindSpore names a parameter after the attribute path that holds it, so one parameterised Unit3D
+takes its attribute names as arguments, and endpoints are registered with insert_child_to_cell
+(which adds no prefix).
+"""
+import mindspore as ms
+from mindspore import nn, ops
+from mindspore.common.initializer import HeNormal, Zero
+
+BN_EPS = 1e-3
+# MindSpore's momentum is the weight of the OLD running value (PyTorch 0.01 == MindSpore 0.99).
+BN_MOMENTUM = 0.99
+
+# (endpoint, output channels of the six units b0, b1a, b1b, b2a, b2b, b3b)
+INCEPTION_CHANNELS = {
+    "Mixed_3b": (64, 96, 128, 16, 32, 32),
+    "Mixed_3c": (128, 128, 192, 32, 96, 64),
+    "Mixed_4b": (192, 96, 208, 16, 48, 64),
+    "Mixed_4c": (160, 112, 224, 24, 64, 64),
+    "Mixed_4d": (128, 128, 256, 24, 64, 64),
+    "Mixed_4e": (112, 144, 288, 32, 64, 64),
+    "Mixed_4f": (256, 160, 320, 32, 128, 128),
+    "Mixed_5b": (256, 160, 320, 32, 128, 128),
+    "Mixed_5c": (384, 192, 384, 48, 128, 128),
+}
+INCEPTION_UNITS = ("b0", "b1a", "b1b", "b2a", "b2b", "b3b")
+
+VALID_ENDPOINTS = (
+    "Conv3d_1a_7x7", "MaxPool3d_2a_3x3", "Conv3d_2b_1x1", "Conv3d_2c_3x3", "MaxPool3d_3a_3x3",
+    "Mixed_3b", "Mixed_3c", "MaxPool3d_4a_3x3",
+    "Mixed_4b", "Mixed_4c", "Mixed_4d", "Mixed_4e", "Mixed_4f", "MaxPool3d_5a_2x2",
+    "Mixed_5b", "Mixed_5c", "logits",
+)
+HEADS = ("avg", "max")
+MODE_CHANNELS = {"rgb": 3, "flow": 2}
+FEATURE_CHANNELS = 1024
+
+
+def inception_out_channels(channels):
+    b0, _, b1b, _, b2b, b3b = channels
+    return b0 + b1b + b2b + b3b
+
+
+class Unit3D(nn.Cell):
+    """Conv3d (TF SAME) -> BatchNorm3d -> ReLU, with the attribute names that fix the checkpoint names."""
+
+    def __init__(self, in_channels, out_channels, kernel_size=(1, 1, 1), stride=(1, 1, 1),
+                 conv_name="conv3d", bn_name="bn"):
+        super().__init__()
+        self.conv_name = conv_name
+        self.bn_name = bn_name
+        setattr(self, conv_name, nn.Conv3d(
+            in_channels, out_channels, kernel_size, stride=stride, pad_mode="same", has_bias=False,
+            weight_init=HeNormal(mode="fan_out")))
+        bn = nn.BatchNorm3d(out_channels, eps=BN_EPS, momentum=BN_MOMENTUM, affine=True)
+        # DeepMind's BN has no scale: keep gamma (ones) for the checkpoint names, never train it.
+        bn.bn2d.gamma.requires_grad = False
+        setattr(self, bn_name, bn)
+        self.relu = nn.ReLU()
+
+    def construct(self, x):
+        x = getattr(self, self.conv_name)(x)
+        x = getattr(self, self.bn_name)(x)
+        return self.relu(x)
+
+    def freeze(self):
+        """Fine-tuning freeze: no gradients, and BN normalises with (and keeps) its stored statistics."""
+        for param in self.get_parameters():
+            param.requires_grad = False
+        getattr(self, self.bn_name).bn2d.use_batch_statistics = False
+
+
+class InceptionBlock(nn.Cell):
+    """Four branches (1x1 | 1x1-3x3 | 1x1-3x3 | maxpool-1x1) concatenated on channels."""
+
+    def __init__(self, prefix, in_channels, channels):
+        super().__init__()
+        self.prefix = prefix
+        b0, b1a, b1b, b2a, b2b, b3b = channels
+        specs = {
+            "b0": (in_channels, b0, (1, 1, 1)),
+            "b1a": (in_channels, b1a, (1, 1, 1)),
+            "b1b": (b1a, b1b, (3, 3, 3)),
+            "b2a": (in_channels, b2a, (1, 1, 1)),
+            "b2b": (b2a, b2b, (3, 3, 3)),
+            "b3b": (in_channels, b3b, (1, 1, 1)),
+        }
+        for unit, (cin, cout, kernel) in specs.items():
+            setattr(self, f"{prefix}_{unit}", Unit3D(cin, cout, kernel))
+        setattr(self, f"{prefix}_b3a", nn.MaxPool3d((3, 3, 3), (1, 1, 1), pad_mode="same"))
+        self.concat = ops.Concat(axis=1)
+
+    def construct(self, x):
+        p = self.prefix
+        y0 = getattr(self, p + "_b0")(x)
+        y1 = getattr(self, p + "_b1b")(getattr(self, p + "_b1a")(x))
+        y2 = getattr(self, p + "_b2b")(getattr(self, p + "_b2a")(x))
+        y3 = getattr(self, p + "_b3b")(getattr(self, p + "_b3a")(x))
+        return self.concat((y0, y1, y2, y3))
+
+    def units(self):
+        return [getattr(self, f"{self.prefix}_{u}") for u in INCEPTION_UNITS]
+
+
+class I3DHead(nn.Cell):
+    """Pool -> dropout -> 1x1x1 logits conv (bias) -> mean over the remaining positions -> (N, classes).
+
+    `avg` is DeepMind's head: AvgPool (2,7,7) stride 1 VALID, the window shrunk to the feature map
+    where the map is smaller (short clips, small frames). `max` is the original port's global max pool.
+    The pooling is written with means and slices (identical to AvgPool3D to ~1e-8) so ONNX can export it.
+    """
+
+    def __init__(self, num_classes, head="avg", dropout_keep_prob=1.0):
+        super().__init__()
+        if head not in HEADS:
+            raise ValueError(f"head must be one of {HEADS}, got {head!r}")
+        if not 0.0 < dropout_keep_prob <= 1.0:
+            raise ValueError(f"dropout_keep_prob must be in (0, 1], got {dropout_keep_prob}")
+        self.head = head
+        self.dropout = nn.Dropout(p=1.0 - dropout_keep_prob)
+        self.num_classes = num_classes
+        self.logits_conv3d = self._new_conv(num_classes)
+
+    @staticmethod
+    def _new_conv(num_classes):
+        return nn.Conv3d(FEATURE_CHANNELS, num_classes, (1, 1, 1), pad_mode="same", has_bias=True,
+                         weight_init=HeNormal(mode="fan_out"), bias_init=Zero())
+
+    def replace_classes(self, num_classes):
+        # Assigned on this cell, so the names stay `logits_conv3d.*` (not `logits.logits_conv3d.*`).
+        self.num_classes = num_classes
+        self.logits_conv3d = self._new_conv(num_classes)
+
+    def pool(self, x):
+        _, _, t, h, w = x.shape
+        if self.head == "max":
+            return x.max(axis=(2, 3, 4), keepdims=True)
+        if h <= 7 and w <= 7:
+            x = x.mean(axis=(3, 4), keep_dims=True)
+        else:
+            x = ops.avg_pool3d(x, (1, 7, 7), 1)
+        if t >= 2:
+            x = (x[:, :, :-1] + x[:, :, 1:]) * 0.5
+        return x
+
+    def construct(self, x):
+        x = self.logits_conv3d(self.dropout(self.pool(x)))
+        return x.mean(axis=(2, 3, 4))
+
+
+class InceptionI3D(nn.Cell):
+    """I3D with named endpoints; builds and runs the layers up to `final_endpoint`.
+
+    Output: (N, num_classes) logits for final_endpoint='logits', else that endpoint's feature map.
+    """
+
+    def __init__(self, num_classes=400, in_channels=3, head="avg", dropout_keep_prob=1.0,
+                 final_endpoint="logits"):
+        super().__init__()
+        if final_endpoint not in VALID_ENDPOINTS:
+            raise ValueError(f"unknown final_endpoint {final_endpoint!r}; valid: {VALID_ENDPOINTS}")
+        if in_channels not in (2, 3):
+            raise ValueError(f"in_channels must be 3 (rgb) or 2 (flow), got {in_channels}")
+        if num_classes < 1:
+            raise ValueError(f"num_classes must be positive, got {num_classes}")
+        self.in_channels = in_channels
+        self.final_endpoint = final_endpoint
+        endpoints = []
+        channels = in_channels
+        for name in VALID_ENDPOINTS:
+            cell, channels = self._make_endpoint(name, channels, num_classes, head, dropout_keep_prob)
+            self.insert_child_to_cell(name, cell)
+            endpoints.append(name)
+            if name == final_endpoint:
+                break
+        self.endpoints = tuple(endpoints)
+
+    @staticmethod
+    def _make_endpoint(name, cin, num_classes, head, dropout_keep_prob):
+        stems = {"Conv3d_1a_7x7": (64, (7, 7, 7), (2, 2, 2)),
+                 "Conv3d_2b_1x1": (64, (1, 1, 1), (1, 1, 1)),
+                 "Conv3d_2c_3x3": (192, (3, 3, 3), (1, 1, 1))}
+        pools = {"MaxPool3d_2a_3x3": ((1, 3, 3), (1, 2, 2)),
+                 "MaxPool3d_3a_3x3": ((1, 3, 3), (1, 2, 2)),
+                 "MaxPool3d_4a_3x3": ((3, 3, 3), (2, 2, 2)),
+                 "MaxPool3d_5a_2x2": ((2, 2, 2), (2, 2, 2))}
+        if name in stems:
+            cout, kernel, stride = stems[name]
+            return Unit3D(cin, cout, kernel, stride, conv_name=name, bn_name=name + "_bn"), cout
+        if name in pools:
+            kernel, stride = pools[name]
+            return nn.MaxPool3d(kernel, stride, pad_mode="same"), cin
+        if name in INCEPTION_CHANNELS:
+            channels = INCEPTION_CHANNELS[name]
+            return InceptionBlock(name, cin, channels), inception_out_channels(channels)
+        return I3DHead(num_classes, head, dropout_keep_prob), num_classes
+
+    def construct(self, x):
+        for name in self.endpoints:
+            x = getattr(self, name)(x)
+        return x
+
+    @property
+    def num_classes(self):
+        return self.logits.num_classes
+
+    def replace_logits(self, num_classes):
+        """A new, randomly initialised classifier for fine-tuning (names stay `logits_conv3d.*`)."""
+        if "logits" not in self.endpoints:
+            raise ValueError(f"this network ends at {self.final_endpoint}: it has no logits to replace")
+        self.logits.replace_classes(num_classes)
+
+    def units(self):
+        """Every Unit3D in network order, with the endpoint it belongs to."""
+        found = []
+        for name in self.endpoints:
+            cell = getattr(self, name)
+            if isinstance(cell, Unit3D):
+                found.append((name, cell))
+            elif isinstance(cell, InceptionBlock):
+                found.extend((name, unit) for unit in cell.units())
+        return found
+
+
+def build_i3d(mode="rgb", num_classes=400, **kwargs):
+    """InceptionI3D for a stream: `rgb` has 3 input channels, `flow` 2 (x, y)."""
+    if mode not in MODE_CHANNELS:
+        raise ValueError(f"mode must be 'rgb' or 'flow', got {mode!r}")
+    return InceptionI3D(num_classes=num_classes, in_channels=MODE_CHANNELS[mode], **kwargs)
+
+
+def parameter_names(net):
+    """Checkpoint names in network order (the names load_param_into_net/save_checkpoint use)."""
+    return [p.name for p in net.get_parameters()]
+
+
+def to_tensor(array):
+    return ms.Tensor(array, ms.float32)

@@ -1,0 +1,103 @@
+"""Turn a video, GIF, frame folder or .npy array into a network input, and logits into top-k lines.
+
+Preprocessing follows DeepMind's Kinetics demo: RGB, short side 256, centre crop 224, values in
+[-1, 1]. Frames that are already crop-sized (DeepMind's sample GIFs are the preprocessed input)
+are not rescaled.
+"""
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .data.video import VideoReadError, read_frames
+
+FLOW_X, FLOW_Y = "image_{:05d}x.jpg", "image_{:05d}y.jpg"
+
+
+def resize_short_side(frame, size):
+    h, w = frame.shape[:2]
+    if min(h, w) == size:
+        return frame
+    scale = size / min(h, w)
+    new_w, new_h = max(size, round(w * scale)), max(size, round(h * scale))
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    return cv2.resize(frame, (new_w, new_h), interpolation=interp)
+
+
+def centre_crop(frame, size):
+    h, w = frame.shape[:2]
+    if h < size or w < size:
+        raise ValueError(f"frame {w}x{h} is smaller than the {size} crop")
+    top, left = round((h - size) / 2), round((w - size) / 2)
+    return frame[top:top + size, left:left + size]
+
+
+def read_flow_folder(folder):
+    """uint8 (T, H, W, 2) from `image_%05dx.jpg` / `image_%05dy.jpg` (x = horizontal)."""
+    folder = Path(folder)
+    frames, k = [], 1
+    while (folder / FLOW_X.format(k)).exists():
+        pair = []
+        for pattern in (FLOW_X, FLOW_Y):
+            img = cv2.imread(str(folder / pattern.format(k)), cv2.IMREAD_GRAYSCALE)
+            if img is None:
+                raise VideoReadError(folder / pattern.format(k), "unreadable or missing flow frame")
+            pair.append(img)
+        frames.append(np.stack(pair, axis=-1))
+        k += 1
+    if not frames:
+        raise VideoReadError(folder, "folder holds no image_%05dx.jpg flow frames")
+    return frames
+
+
+def load_clip(path, mode="rgb", resize=256, crop=224, num_frames=None):
+    """float32 (T, H, W, C) in [-1, 1] for the network (C = 3 rgb, 2 flow)."""
+    path = Path(path)
+    channels = 3 if mode == "rgb" else 2
+    if path.suffix.lower() == ".npy":
+        clip = np.load(path, allow_pickle=False).astype(np.float32)
+        if clip.ndim != 4 or clip.shape[-1] != channels:
+            raise ValueError(f"{path}: expected an array (T, H, W, {channels}) for {mode}, got {clip.shape}")
+        if clip.min() < -1.0001 or clip.max() > 1.0001:
+            raise ValueError(f"{path}: values must already be in [-1, 1] (found {clip.min():.3g}..{clip.max():.3g})")
+    else:
+        if mode == "flow":
+            if not path.is_dir():
+                raise ValueError(f"{path}: flow input must be a folder of image_%05dx/y.jpg frames or a .npy")
+            frames = read_flow_folder(path)
+        else:
+            frames = read_frames(path)
+        frames = [centre_crop(f if min(f.shape[:2]) == crop else resize_short_side(f, resize), crop)
+                  for f in frames]
+        clip = np.stack(frames).astype(np.float32) / 127.5 - 1.0
+        if clip.ndim == 3:
+            clip = clip[..., None]
+    if num_frames:
+        clip = clip[:num_frames]
+    return clip
+
+
+def to_network_input(clip):
+    """(T, H, W, C) -> (1, C, T, H, W)."""
+    return np.ascontiguousarray(clip.transpose(3, 0, 1, 2)[None])
+
+
+def read_labels(path):
+    with open(path, encoding="utf-8") as f:
+        return [line.strip() for line in f if line.strip()]
+
+
+def softmax(logits):
+    e = np.exp(logits - logits.max())
+    return e / e.sum()
+
+
+def top_k_lines(logits, labels=None, k=5):
+    probs = softmax(logits.astype(np.float64))
+    order = np.argsort(-logits)[:k]
+    width = max(len(labels[i]) for i in order) if labels else 10
+    lines = []
+    for rank, i in enumerate(order, 1):
+        name = labels[i] if labels else f"class {i}"
+        lines.append(f"{rank:>2}. {name:<{width}}  logit {logits[i]:8.4f}  prob {probs[i]:.4f}")
+    return lines

@@ -1,0 +1,37 @@
+"""Process-wide MindSpore setup: the CPU speed switch, execution mode and device.
+
+MindSpore 2.10's bundled oneDNN picks a reference (25-140x slower) convolution kernel on CPUs with
+AVX-512; capping the ISA at AVX2 restores the fast kernels. oneDNN reads the variable when it creates
+its first primitive, so it must be in the environment before the first MindSpore op runs.
+"""
+import os
+
+ONEDNN_ISA_VAR = "ONEDNN_MAX_CPU_ISA"
+ONEDNN_ISA_VALUE = "AVX2"
+
+CONTEXT_MODES = {"gr": "GRAPH_MODE", "py": "PYNATIVE_MODE"}
+DEVICE_TARGETS = ("CPU", "GPU", "Ascend")
+
+
+def prefer_fast_cpu_kernels():
+    """Set ONEDNN_MAX_CPU_ISA=AVX2 unless the user chose a value; returns the value in force."""
+    return os.environ.setdefault(ONEDNN_ISA_VAR, ONEDNN_ISA_VALUE)
+
+
+def configure(device_target="CPU", context="gr", device_id=None, seed=None):
+    """Set MindSpore's execution mode (`gr` GRAPH, `py` PYNATIVE), device and optional global seed."""
+    if device_target not in DEVICE_TARGETS:
+        raise ValueError(f"--device_target must be one of {DEVICE_TARGETS}, got {device_target!r}")
+    if context not in CONTEXT_MODES:
+        raise ValueError(f"--context must be 'gr' (GRAPH) or 'py' (PYNATIVE), got {context!r}")
+    if device_target == "CPU":
+        prefer_fast_cpu_kernels()
+    import mindspore as ms
+
+    ms.set_context(mode=getattr(ms, CONTEXT_MODES[context]))
+    if device_id is None or device_target == "CPU":
+        ms.set_device(device_target)
+    else:
+        ms.set_device(device_target, int(device_id))
+    if seed is not None:
+        ms.set_seed(int(seed))
