@@ -36,18 +36,23 @@ def write_annotation(path, labels, videos):
     return Path(path)
 
 
-def numbered_frames(n, height=32, width=40):
-    """Frames whose flat grey level encodes their 1-based index (10 * index), to read the order back."""
-    return [np.full((height, width, 3), 10 * i, dtype=np.uint8) for i in range(1, n + 1)]
+def numbered_frames(n, height=32, width=40, video=0):
+    """Flat grey frames of level 10 * index + video (index 1-based), to read clips back to their source."""
+    return [np.full((height, width, 3), 10 * i + video, dtype=np.uint8) for i in range(1, n + 1)]
+
+
+def frame_levels(clip):
+    """The grey level of each frame of a (C, T, H, W) clip in [-1, 1] (inverse of the scaling)."""
+    return np.rint((clip[0, :, 0, 0] + 1) * 127.5).astype(int)
 
 
 def make_tree(root, n_videos=4, n_frames=6, labels=("a", "b"), subset="training", height=32, width=40):
-    """A tree of `n_videos` numbered-frame rgb videos alternating over `labels`; returns the JSON path."""
+    """A tree of numbered-frame rgb videos (up to 10, up to 24 frames) alternating over `labels`; returns the JSON path."""
     root = Path(root)
     videos = []
     for v in range(n_videos):
         label = labels[v % len(labels)]
         key = f"vid{v:02d}"
-        write_rgb_video(root / "jpg", label, key, numbered_frames(n_frames, height, width))
+        write_rgb_video(root / "jpg", label, key, numbered_frames(n_frames, height, width, video=v))
         videos.append((key, label, subset))
     return write_annotation(root / "ann.json", labels, videos)

@@ -40,8 +40,10 @@ class EpochSampler:
         return len(self.indices(self.epoch))
 
     def __iter__(self):
+        # A generator, so the epoch advances only when a pass really starts: MindSpore also calls
+        # iter() on the sampler just to check that it is iterable.
         epoch, self.epoch = self.epoch, self.epoch + 1
-        return iter((epoch * self.num_samples + self.indices(epoch)).tolist())
+        yield from (epoch * self.num_samples + self.indices(epoch)).tolist()
 
 
 def to_mindspore(source, batch_size, num_workers=1, python_multiprocessing=True, num_shards=None,
@@ -74,3 +76,9 @@ def create_dataset(video_path, annotation_path, mode, train, batch_size=8, sampl
     dataset = to_mindspore(source, batch_size, num_workers, python_multiprocessing, num_shards,
                            shard_id, start_epoch)
     return dataset, source
+
+
+def eval_video_ids(source, num_shards=None, shard_id=None):
+    """Video ids in the order an eval dataset from `to_mindspore` yields them (for this shard)."""
+    sampler = EpochSampler(len(source), shuffle=False, num_shards=num_shards or 1, shard_id=shard_id or 0)
+    return [source.samples[i].video_id for i in sampler.indices(0)]
