@@ -26,7 +26,7 @@ def naive_clip(folder, indices, mode, plan):
             img = read_image_rgb(folder / f"image_{i:05d}.jpg").astype(np.float64)
         else:
             img = np.stack([read_image_rgb(folder / f"image_{i:05d}{c}.jpg")[..., 0] for c in "xy"], -1).astype(np.float64)
-        img = plan.crop(img) / 127.5 - 1
+        img = img[plan.top:plan.top + plan.size, plan.left:plan.left + plan.size] / 127.5 - 1
         if plan.flip:
             img = img[:, ::-1]
             if mode == "flow":
@@ -93,3 +93,12 @@ def test_decode_errors_name_the_file(tmp_path):
         load_clip(folder, [1, 2, 3], "rgb", S)
     with pytest.raises(ValueError, match=r"image_00001.jpg: frames are 40x32"):
         load_clip(folder, [1], "rgb", 36)
+
+
+def test_uint8_clip_scales_to_the_float_clip(tmp_path):
+    from src.data.clip_loader import load_clip_uint8, scale_clip
+    folder = write_rgb_video(tmp_path, "a", "v", rgb_frames(4))
+    raw = load_clip_uint8(folder, [1, 2, 3, 4], "rgb", S, np.random.default_rng(1))
+    assert raw.dtype == np.uint8 and raw.shape == (3, 4, S, S)
+    np.testing.assert_array_equal(scale_clip(raw), load_clip(folder, [1, 2, 3, 4], "rgb", S, np.random.default_rng(1)))
+    np.testing.assert_allclose(scale_clip(raw), raw / 127.5 - 1, atol=1e-6)

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from src.data.spatial_transforms import center_plan, mirror, random_plan
+from src.data.spatial_transforms import CropPlan, center_plan, invert_flow_x, random_plan
 from src.data.temporal_sampling import center_window, clip_indices, loop_pad, random_window
 
 
@@ -42,9 +42,10 @@ def test_crop_plans():
         center_plan(32, 40, 48, where="video_dir/image_00001.jpg")
 
 
-def test_mirror_negates_flow_x_only():
-    frames = np.arange(2 * 3 * 4 * 2, dtype=np.uint8).reshape(2, 3, 4, 2)
-    flipped = mirror(frames.copy(), "flow")
-    assert np.array_equal(flipped[..., 1], frames[:, :, ::-1, 1])
-    assert np.array_equal(flipped[..., 0], 255 - frames[:, :, ::-1, 0])
-    assert np.array_equal(mirror(frames.copy(), "rgb"), frames[:, :, ::-1])
+def test_plan_mirrors_and_flow_x_inverts():
+    image = np.arange(4 * 5 * 3, dtype=np.uint8).reshape(4, 5, 3)
+    assert np.array_equal(CropPlan(1, 2, 3).apply(image), image[1:4, 2:5])
+    assert np.array_equal(CropPlan(1, 2, 3, flip=True).apply(image), image[1:4, 2:5][:, ::-1])
+    x = np.array([[0, 100, 255]], dtype=np.uint8)
+    invert_flow_x(x)
+    assert x.tolist() == [[255, 155, 0]]

@@ -6,6 +6,7 @@ an error, not an upscale: it means the frames were extracted at the wrong size.
 """
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 
@@ -18,9 +19,10 @@ class CropPlan:
     size: int
     flip: bool = False
 
-    def crop(self, image):
-        """The crop of one frame (a view, no copy)."""
-        return image[self.top:self.top + self.size, self.left:self.left + self.size]
+    def apply(self, image):
+        """Crop one frame (H, W[, C]) and mirror it left-right if the plan says so."""
+        crop = image[self.top:self.top + self.size, self.left:self.left + self.size]
+        return cv2.flip(crop, 1) if self.flip else crop
 
 
 def check_fits(height, width, size, where):
@@ -44,12 +46,9 @@ def center_plan(height, width, size, where=""):
     return CropPlan(int(round((height - size) / 2)), int(round((width - size) / 2)), size)
 
 
-def mirror(frames, mode):
-    """Mirror uint8 frames (T, H, W, C) left-right; returns a view.
+def invert_flow_x(x_frames):
+    """In place 255 - x on uint8 flow x frames of a mirrored clip (that is -x after scaling to [-1, 1]).
 
-    For flow, a mirrored scene moves the other way horizontally, so x becomes 255 - x (that is -x
-    after scaling to [-1, 1]); this is done in place on `frames`, which the caller owns.
+    A mirrored scene moves the other way horizontally; the original mirrored flow without this.
     """
-    if mode == "flow":
-        np.subtract(255, frames[..., 0], out=frames[..., 0])
-    return frames[:, :, ::-1]
+    np.subtract(255, x_frames, out=x_frames)
