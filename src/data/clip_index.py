@@ -1,0 +1,106 @@
+"""Build the list of videos a loader draws clips from: annotation JSON + frame tree -> samples.
+
+The original skipped missing video folders silently and returned short clips when frames were
+missing (spec section 9, bug 15); here every inconsistency is an error that names the file, found
+once while the index is built rather than in a worker process halfway through an epoch.
+"""
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+MODES = ("rgb", "flow")
+SUBSETS = ("training", "validation")
+
+
+class DatasetIndexError(ValueError):
+    """The annotation file or the frame tree disagree with each other; the message names the file."""
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One video: where its frames are, its id (the JSON key), its class id and its frame count."""
+
+    video_dir: str
+    video_id: str
+    label: int
+    n_frames: int
+
+
+def frame_path(video_dir, index, channel=""):
+    """Path of 1-based frame `index`; channel '' for rgb, 'x' or 'y' for the flow components."""
+    return Path(video_dir) / f"image_{index:05d}{channel}.jpg"
+
+
+def mode_channels(mode):
+    """The file-name suffixes that make up one frame of `mode` (rgb: one file, flow: x and y)."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    return ("",) if mode == "rgb" else ("x", "y")
+
+
+def read_n_frames(video_dir):
+    """The integer in `<video_dir>/n_frames` (with or without a trailing newline, '64' or '64.0')."""
+    path = Path(video_dir) / "n_frames"
+    try:
+        text = path.read_text().strip()
+    except FileNotFoundError:
+        raise DatasetIndexError(f"{path}: missing (run generate_n_frames.py on this frame tree)") from None
+    try:
+        value = float(text)
+    except ValueError:
+        raise DatasetIndexError(f"{path}: expected an integer frame count, found {text!r}") from None
+    if value != int(value) or value <= 0:
+        raise DatasetIndexError(f"{path}: frame count must be a positive integer, found {text!r}")
+    return int(value)
+
+
+def load_annotation(annotation_path):
+    """Parse the annotation JSON and check its top-level schema; returns (labels, database)."""
+    path = Path(annotation_path)
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise DatasetIndexError(f"{path}: annotation file not found") from None
+    except json.JSONDecodeError as exc:
+        raise DatasetIndexError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(data, dict) or "labels" not in data or "database" not in data:
+        raise DatasetIndexError(f"{path}: expected an object with 'labels' and 'database'")
+    return list(data["labels"]), data["database"]
+
+
+def build_index(video_path, annotation_path, subset, mode):
+    """Samples of `subset` ('training' or 'validation') in JSON order, checked against the frame tree.
+
+    Returns (samples, labels). The video of key K with label L is `<video_path>/<L>/<K>/`; it must
+    hold `n_frames` and the last frame it announces (a cheap check that extraction finished).
+    """
+    if subset not in SUBSETS:
+        raise ValueError(f"subset must be one of {SUBSETS}, got {subset!r}")
+    channels = mode_channels(mode)
+    labels, database = load_annotation(annotation_path)
+    label_ids = {name: i for i, name in enumerate(labels)}
+    root = Path(video_path)
+    samples = []
+    for key, entry in database.items():
+        if entry.get("subset") != subset:
+            continue
+        try:
+            label_name = entry["annotations"]["label"]
+        except (KeyError, TypeError):
+            raise DatasetIndexError(f"{annotation_path}: entry {key!r} has no annotations.label") from None
+        if label_name not in label_ids:
+            raise DatasetIndexError(f"{annotation_path}: entry {key!r} has label {label_name!r}, "
+                                    f"which is not in 'labels'")
+        video_dir = root / label_name / key
+        if not video_dir.is_dir():
+            raise DatasetIndexError(f"{video_dir}: video folder missing (listed in {annotation_path})")
+        n_frames = read_n_frames(video_dir)
+        for channel in channels:
+            last = frame_path(video_dir, n_frames, channel)
+            if not last.is_file():
+                raise DatasetIndexError(f"{last}: missing, but {video_dir / 'n_frames'} says {n_frames} "
+                                        f"frames (incomplete extraction, or a {mode} clip in the wrong tree?)")
+        samples.append(Sample(str(video_dir), key, label_ids[label_name], n_frames))
+    if not samples:
+        raise DatasetIndexError(f"{annotation_path}: no videos with subset {subset!r}")
+    return samples, labels

@@ -1,0 +1,74 @@
+"""Decode the frames of one clip into the network's input: float32 (C, T, H, W) in [-1, 1].
+
+Speed matters more than elegance here (DESIGN.md section 8): each distinct frame is decoded once
+with OpenCV, cropped (and mirrored) while still uint8, split into planes straight into one
+preallocated channels-first buffer (BGR -> RGB happens in that split), and the whole clip is
+scaled to float in one vectorised pass. rgb is RGB (the original fed BGR, spec section 9, bug 5);
+flow has channels [x, y].
+"""
+import cv2
+import numpy as np
+
+from src.data.clip_index import frame_path, mode_channels
+from src.data.spatial_transforms import center_plan, invert_flow_x, random_plan
+from src.data.video import VideoReadError
+
+
+def _imread(path, flags):
+    """cv2.imread with an error that names the file (cv2 returns None silently)."""
+    image = cv2.imread(str(path), flags)
+    if image is None:
+        raise VideoReadError(path, "missing or unreadable frame")
+    return image
+
+
+def _decode_frame(video_dir, index, mode):
+    """One frame as a list of uint8 images: [BGR image] for rgb, [x, y] grayscale for flow."""
+    if mode == "rgb":
+        return [_imread(frame_path(video_dir, index), cv2.IMREAD_COLOR)]
+    return [_imread(frame_path(video_dir, index, c), cv2.IMREAD_GRAYSCALE) for c in mode_channels(mode)]
+
+
+def _store(buffer, slot, images, plan, mode):
+    """Crop/mirror one decoded frame into buffer[:, slot] (channels first, RGB order)."""
+    if mode == "rgb":
+        blue, green, red = cv2.split(plan.apply(images[0]))
+        buffer[0, slot], buffer[1, slot], buffer[2, slot] = red, green, blue
+    else:
+        buffer[0, slot], buffer[1, slot] = plan.apply(images[0]), plan.apply(images[1])
+
+
+def scale_clip(clip):
+    """uint8 (C, T, H, W) -> float32 in [-1, 1] as v / 127.5 - 1, in one pass over the clip."""
+    flat = np.ascontiguousarray(clip).reshape(-1, clip.shape[-1])
+    return cv2.addWeighted(flat, 1 / 127.5, flat, 0, -1, dtype=cv2.CV_32F).reshape(clip.shape)
+
+
+def load_clip_uint8(video_dir, indices, mode, size, rng=None):
+    """Frames `indices` (1-based) of `video_dir` as uint8 (C, T, size, size), cropped and mirrored.
+
+    With `rng` the crop position and mirror are random (train, drawn once for the clip); without,
+    the centre crop and no mirror (eval). Loop-padded indices are decoded once.
+    """
+    unique, inverse = np.unique(np.asarray(indices), return_inverse=True)
+    buffer = plan = shape = None
+    for slot, index in enumerate(unique.tolist()):
+        images = _decode_frame(video_dir, index, mode)
+        if plan is None:
+            shape = images[0].shape[:2]
+            where = frame_path(video_dir, index, mode_channels(mode)[0])
+            plan = random_plan(*shape, size, rng, where) if rng is not None else center_plan(*shape, size, where)
+            buffer = np.empty((3 if mode == "rgb" else len(images), len(unique), size, size), dtype=np.uint8)
+        for channel, image in zip(mode_channels(mode), images):
+            if image.shape[:2] != shape:
+                raise VideoReadError(frame_path(video_dir, index, channel),
+                                     f"frame size {image.shape[:2]} differs from the clip's first frame {shape}")
+        _store(buffer, slot, images, plan, mode)
+    if plan.flip and mode == "flow":
+        invert_flow_x(buffer[0])
+    return buffer if np.array_equal(inverse, np.arange(len(inverse))) else buffer[:, inverse]
+
+
+def load_clip(video_dir, indices, mode, size, rng=None):
+    """Like load_clip_uint8, scaled to float32 in [-1, 1] (the network's input)."""
+    return scale_clip(load_clip_uint8(video_dir, indices, mode, size, rng))

@@ -1,0 +1,54 @@
+"""Where a clip is cropped and whether it is mirrored: decided once per clip, applied to every frame.
+
+The original re-drew the crop position for every frame and for flow x and y separately, and did
+not negate flow x when mirroring (spec section 9, bugs 4 and 6). Frames smaller than the crop are
+an error, not an upscale: it means the frames were extracted at the wrong size.
+"""
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+
+@dataclass(frozen=True)
+class CropPlan:
+    """A square crop (top, left, size) and a mirror decision shared by all frames of a clip."""
+
+    top: int
+    left: int
+    size: int
+    flip: bool = False
+
+    def apply(self, image):
+        """Crop one frame (H, W[, C]) and mirror it left-right if the plan says so."""
+        crop = image[self.top:self.top + self.size, self.left:self.left + self.size]
+        return cv2.flip(crop, 1) if self.flip else crop
+
+
+def check_fits(height, width, size, where):
+    """Raise a clear error when a `height` x `width` frame cannot hold a `size` crop."""
+    if height < size or width < size:
+        raise ValueError(f"{where}: frames are {width}x{height}, smaller than the {size}x{size} crop; "
+                         f"extract frames with a larger size or use a smaller spatial size")
+
+
+def random_plan(height, width, size, rng, where=""):
+    """Train: uniform crop position (all positions inclusive) and a fair-coin mirror."""
+    check_fits(height, width, size, where)
+    top = int(rng.integers(0, height - size + 1))
+    left = int(rng.integers(0, width - size + 1))
+    return CropPlan(top, left, size, bool(rng.random() < 0.5))
+
+
+def center_plan(height, width, size, where=""):
+    """Eval: offsets round((H-s)/2), round((W-s)/2) as in the original (8 and 48 for 240x320 -> 224)."""
+    check_fits(height, width, size, where)
+    return CropPlan(int(round((height - size) / 2)), int(round((width - size) / 2)), size)
+
+
+def invert_flow_x(x_frames):
+    """In place 255 - x on uint8 flow x frames of a mirrored clip (that is -x after scaling to [-1, 1]).
+
+    A mirrored scene moves the other way horizontally; the original mirrored flow without this.
+    """
+    np.subtract(255, x_frames, out=x_frames)

@@ -1,0 +1,43 @@
+"""Which frames (1-based indices) of an n-frame video make up a clip.
+
+Train draws a uniformly random window; eval takes the centred window (the original drew a random
+window at eval too and could never draw the last start; spec section 9, bugs 7 and 16). Videos
+shorter than the window are loop-padded: [1, 2, 3] for 8 frames gives [1, 2, 3, 1, 2, 3, 1, 2].
+"""
+import numpy as np
+
+
+def loop_pad(indices, duration):
+    """Repeat `indices` cyclically until it has `duration` entries (int64 array)."""
+    indices = np.asarray(indices, dtype=np.int64)
+    return np.resize(indices, duration)
+
+
+def _window(n_frames, duration, start):
+    """Frames start+1 .. start+duration, loop-padded when the video is shorter than the window."""
+    return loop_pad(np.arange(start + 1, min(n_frames, start + duration) + 1), duration)
+
+
+def random_window(n_frames, duration, rng):
+    """Train: every start 0..n-duration equally likely (the last one included)."""
+    start = int(rng.integers(0, max(0, n_frames - duration) + 1))
+    return _window(n_frames, duration, start)
+
+
+def center_window(n_frames, duration):
+    """Eval: the window with equal margins (the extra frame, if any, goes to the end)."""
+    return _window(n_frames, duration, max(0, (n_frames - duration) // 2))
+
+
+def all_frames(n_frames):
+    """The whole-video protocol: every frame once, in order."""
+    return np.arange(1, n_frames + 1, dtype=np.int64)
+
+
+def clip_indices(n_frames, duration, rng=None):
+    """Frame indices of one clip: random window with `rng`, centred without; duration 0 = all frames."""
+    if not duration:
+        return all_frames(n_frames)
+    if rng is None:
+        return center_window(n_frames, duration)
+    return random_window(n_frames, duration, rng)
