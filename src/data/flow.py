@@ -140,14 +140,18 @@ def estimate(rgb_root, flow_root, n_jobs=1, bound=DEFAULT_BOUND):
     todo = [t for t in tasks if not is_finished(t.dst)]
     counts = [len(rgb_frame_paths(t.src)) for t in todo]
     pairs = sum(max(n - 1, 0) for n in counts)
-    n_jobs = resolve_jobs(n_jobs)
+    n_jobs = max(1, min(resolve_jobs(n_jobs), len(todo)))  # a worker needs a video of its own
     print(f"{len(todo)} videos to do ({len(tasks) - len(todo)} already done), {pairs} frame pairs")
-    sample = next((t.src for t, n in zip(todo, counts) if n >= 2), None)
-    if sample is None:
-        print("nothing to measure: no video left with 2 or more frames")
+    for sample in (t.src for t, n in zip(todo, counts) if n >= 2):
+        try:
+            rate, measured = measure_pair_rate(sample, bound)
+            size = "x".join(map(str, read_gray(rgb_frame_paths(sample)[0]).shape[::-1]))
+            break
+        except VideoReadError as exc:  # an unreadable JPEG: the real run will list it; measure elsewhere
+            print(f"cannot measure on {exc}")
+    else:
+        print("nothing to measure: no readable video left with 2 or more frames")
         return 0
-    rate, measured = measure_pair_rate(sample, bound)
-    size = "x".join(map(str, read_gray(rgb_frame_paths(sample)[0]).shape[::-1]))
     print(f"measured {rate:.2f} pairs/s on one core ({measured} pairs of {sample}, {size})")
     print(f"projected with {n_jobs} workers: {format_duration(pairs / rate / n_jobs)} "
           f"(assumes linear scaling; bench/bench_flow.py measures it)")
