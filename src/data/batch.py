@@ -143,8 +143,8 @@ def _attempt(work, task):
     """Run one task; (task, status, reason): status 'done', 'skipped' (work returned False) or 'failed'."""
     try:
         result = work(task)
-    except VideoReadError as exc:
-        return task, "failed", exc.reason
+    except VideoReadError as exc:  # name the file inside the item when it is not the item itself
+        return task, "failed", exc.reason if exc.path == str(task.src) else f"{exc.path}: {exc.reason}"
     except Exception as exc:  # noqa: BLE001 - one bad item must not stop the batch; it is reported
         return task, "failed", f"{type(exc).__name__}: {exc}"
     return task, ("skipped" if result is False else "done"), None
