@@ -15,11 +15,11 @@ def partial_path(path):
     return path.with_name(f".{path.name}{PARTIAL_TAG}{os.getpid()}")
 
 
-def is_partial_of(candidate, path):
-    """True for a temp name of `path` left by any process (compares names: no glob, names may hold `[`)."""
-    prefix = f".{Path(path).name}{PARTIAL_TAG}"
+def partial_target(candidate):
+    """The name a temp name stands for (any pid), or None when it is not one of ours."""
     name = Path(candidate).name
-    return name.startswith(prefix) and name[len(prefix):].isdigit()
+    head, tag, pid = name.rpartition(PARTIAL_TAG)
+    return head[1:] if name.startswith(".") and tag and pid.isdigit() else None
 
 
 def write_text_atomic(path, text):

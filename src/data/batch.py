@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from src.data.atomic import is_partial_of, partial_path
+from src.data.atomic import partial_path, partial_target
 from src.data.n_frames import N_FRAMES, write_n_frames
 from src.data.video import VideoReadError
 
@@ -94,13 +94,16 @@ def is_finished(folder):
     return (Path(folder) / N_FRAMES).is_file()
 
 
-def remove_partials(dst):
-    """Delete temp folders of `dst` left by a run that was killed (any pid)."""
-    dst = Path(dst)
-    if dst.parent.is_dir():
-        for p in dst.parent.iterdir():
-            if is_partial_of(p, dst):
-                shutil.rmtree(p, ignore_errors=True)
+def remove_partials(*dsts):
+    """Delete the temp folders of these outputs left by a killed or interrupted run (any pid)."""
+    by_parent = {}
+    for dst in map(Path, dsts):
+        by_parent.setdefault(dst.parent, set()).add(dst.name)
+    for parent, names in by_parent.items():
+        if parent.is_dir():
+            for p in parent.iterdir():
+                if partial_target(p) in names:
+                    shutil.rmtree(p, ignore_errors=True)
 
 
 def build_folder(dst, fill):
@@ -165,7 +168,10 @@ def run_batch(tasks, work, *, n_jobs=1, desc="videos", init=None, skip=is_finish
     n_jobs = min(resolve_jobs(n_jobs), max(len(todo), 1))
     bar = tqdm(total=len(todo), desc=desc, unit="video", dynamic_ncols=True, file=sys.stderr)
 
+    pending = set(todo)
+
     def record(task, status, reason):
+        pending.discard(task)
         if status == "failed":
             summary.failures.append((str(task.src), reason))
             bar.set_postfix(failed=len(summary.failures))
@@ -191,7 +197,8 @@ def run_batch(tasks, work, *, n_jobs=1, desc="videos", init=None, skip=is_finish
     except KeyboardInterrupt:
         summary.interrupted = True
         if pool is not None:
-            pool.terminate()  # their temp folders are removed by the next run
+            pool.terminate()
+            remove_partials(*(t.dst for t in pending))  # what the killed workers had half-written
     finally:
         bar.close()
     summary.failures.sort()
