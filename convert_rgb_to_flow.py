@@ -8,7 +8,7 @@ from src.data.flow import DEFAULT_BOUND, convert_rgb_to_flow, estimate
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description="TV-L1 optical flow of every RGB/<class>/<video> frame folder "
-                                     "into FLOW/<class>/<video>/image_%%05dx.jpg, image_%%05dy.jpg (resumable).")
+                                     "into FLOW/<class>/<video>/image_%05dx.jpg, image_%05dy.jpg (resumable).")
     parser.add_argument("--rgb_path", required=True, help="frame folders from generate_rgb_jpgs")
     parser.add_argument("--flow_path", required=True, help="flow folders are written here")
     add_jobs_arg(parser)
