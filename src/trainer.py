@@ -166,7 +166,10 @@ def run(args):
     if resume_ckpt is not None:
         state = read_checkpoint(resume_ckpt, "--resume")
         ms.load_param_into_net(net, {p.name: state[p.name] for p in net.get_parameters()}, strict_load=True)
-        ms.load_param_into_net(optimizer, state, strict_load=False)
+        # the schedule itself is rebuilt from the flags (--num_epochs may have grown); the saved
+        # global_step puts the optimizer at the right place in it
+        ms.load_param_into_net(optimizer, {k: v for k, v in state.items() if k != "learning_rate"},
+                               strict_load=False)
         step = int(optimizer.global_step.asnumpy().reshape(-1)[0])
         if step != initial_epoch * steps:
             raise TrainingSetupError(f"--resume {resume_ckpt}: optimizer step {step} does not match epoch "
