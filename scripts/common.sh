@@ -30,3 +30,20 @@ require_path() {                                                     # what path
         exit 2
     fi
 }
+resolve_train_paths() {                                              # dataset mode [video annotation checkpoint]
+    # Sets VIDEO_PATH, ANNOTATION_PATH, CHECKPOINT_PATH ('' = from scratch) from the three paths given or the
+    # seed layout, and stops with a message naming a missing one.
+    if [ $# -ge 5 ]; then
+        VIDEO_PATH=$3; ANNOTATION_PATH=$4; CHECKPOINT_PATH=$5
+    else
+        VIDEO_PATH=$(default_video_path "$1" "$2"); ANNOTATION_PATH=$(default_annotation_path "$1" "$2")
+        CHECKPOINT_PATH=${I3D_CHECKPOINT:-$(default_checkpoint "$2")}
+    fi
+    require_path video_path "$VIDEO_PATH" "prepare the frames (README, Data preparation), set I3D_DATA_ROOT, or pass it"
+    require_path annotation_path "$ANNOTATION_PATH" "run hmdb51_json/ucf101_json, set I3D_DATA_ROOT, or pass it"
+    if [ -n "$CHECKPOINT_PATH" ] && [ "$CHECKPOINT_PATH" != none ]; then
+        require_path checkpoint_path "$CHECKPOINT_PATH" "run scripts/get_pretrained.sh, set I3D_CHECKPOINT, or pass 'none' to train from scratch"
+    else
+        CHECKPOINT_PATH=""
+    fi
+}

@@ -12,17 +12,9 @@ fi
 DEVICE_ID=$1; DATASET=$2; MODE=$3; EPOCHS=$4
 check_dataset "$DATASET"; check_mode "$MODE"
 if [ $# -ge 7 ]; then
-    VIDEO_PATH=$5; ANNOTATION_PATH=$6; CHECKPOINT_PATH=$7; shift 7
+    resolve_train_paths "$DATASET" "$MODE" "$5" "$6" "$7"; shift 7
 else
-    VIDEO_PATH=$(default_video_path "$DATASET" "$MODE"); ANNOTATION_PATH=$(default_annotation_path "$DATASET" "$MODE")
-    CHECKPOINT_PATH=${I3D_CHECKPOINT:-$(default_checkpoint "$MODE")}; shift 4
-fi
-require_path video_path "$VIDEO_PATH" "prepare the frames (README, Data preparation), set I3D_DATA_ROOT, or pass it"
-require_path annotation_path "$ANNOTATION_PATH" "run hmdb51_json/ucf101_json, set I3D_DATA_ROOT, or pass it"
-if [ -n "$CHECKPOINT_PATH" ] && [ "$CHECKPOINT_PATH" != none ]; then
-    require_path checkpoint_path "$CHECKPOINT_PATH" "run scripts/get_pretrained.sh, set I3D_CHECKPOINT, or pass 'none' to train from scratch"
-else
-    CHECKPOINT_PATH=""
+    resolve_train_paths "$DATASET" "$MODE"; shift 4
 fi
 ulimit -n 65530 2>/dev/null || true
 mkdir -p ./output_standalone

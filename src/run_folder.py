@@ -1,4 +1,4 @@
-"""The run folder: config.json, checkpoints/ with i3d-<epoch>_<steps>.ckpt, and finding where to resume."""
+"""The run folder: config.json, checkpoints/ with i3d-<epoch>_<steps>.ckpt, shards/ (distributed), finding where to resume."""
 import json
 import re
 import time
@@ -61,3 +61,27 @@ def print_config(config):
     for key in sorted(config):
         print("  {:>20} {}".format(key, config[key]))
     print("#" * 60, flush=True)
+
+
+class ShardRecord:
+    """Writes shards/epoch<E>.txt, the video ids this rank's sampler hands out in epoch E (1-based).
+
+    Distributed runs keep it so that the split of the data between ranks can be checked afterwards.
+    A plain class (not a closure) so the sampler holding it stays picklable.
+    """
+
+    def __init__(self, run_dir, video_ids):
+        self.folder = Path(run_dir) / "shards"
+        self.video_ids = list(video_ids)
+
+    def __call__(self, epoch, indices):
+        self.folder.mkdir(parents=True, exist_ok=True)
+        text = "".join(f"{self.video_ids[i]}\n" for i in indices)
+        tmp = self.folder / f".epoch{epoch + 1}.txt.tmp"
+        tmp.write_text(text)
+        tmp.replace(self.folder / f"epoch{epoch + 1}.txt")
+
+
+def read_shard(run_dir, epoch):
+    """The video ids a distributed rank trained on in `epoch` (1-based), in order."""
+    return (Path(run_dir) / "shards" / f"epoch{epoch}.txt").read_text().split()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import mindspore as ms
+from mindspore import ops
 from mindspore.train import Callback
 
 
@@ -123,3 +124,29 @@ class HeldOutValidation(Callback):
             tmp = self.run_dir / ".best.json.tmp"
             tmp.write_text(json.dumps({"epoch": cb.cur_epoch_num, "accuracy": acc, "videos": len(labels)}))
             tmp.replace(self.run_dir / "best.json")
+
+
+class AverageBatchNormStatistics(Callback):
+    """At each epoch end, replace every rank's BN running statistics by their mean over the ranks.
+
+    Gradients are averaged every step, but each rank updates its running mean/variance from its own
+    shard only, so the ranks' checkpoints would differ in them. The running average is linear, so the
+    mean over ranks equals the running average of the ranks' mean batch statistics. One AllReduce of
+    all statistics together; it must run before the checkpoint and validation callbacks.
+    """
+
+    def __init__(self, net, group):
+        super().__init__()
+        self.params = [p for p in net.get_parameters() if p.name.endswith(("moving_mean", "moving_variance"))]
+        self.group = group
+
+    def on_train_epoch_end(self, run_context):
+        if not self.params:
+            return
+        local = [p.asnumpy() for p in self.params]
+        flat = np.concatenate([a.reshape(-1) for a in local]).astype(np.float32)
+        mean = ops.AllReduce()(ms.Tensor(flat)).asnumpy() / np.float32(self.group)
+        offset = 0
+        for p, a in zip(self.params, local):
+            p.set_data(ms.Tensor(mean[offset:offset + a.size].reshape(a.shape).astype(a.dtype)))
+            offset += a.size

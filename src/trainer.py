@@ -5,6 +5,7 @@ import time
 from pathlib import Path
 
 from .config import DATASETS
+from .distributed import RankMismatch, check_same_start, local_device_id, setup_distribution
 from .runtime import configure
 
 AUTO_AMP = {"CPU": "O0", "GPU": "O2", "Ascend": "O3"}
@@ -35,19 +36,6 @@ def require_paths(args):
                                      "seed's data layout)")
         if not Path(value).exists():
             raise TrainingSetupError(f"--{flag} {value}: no such file or folder")
-
-
-def setup_distribution(args):
-    """(rank, group size); initialises communication and data parallelism under msrun."""
-    if not args.distributed:
-        return 0, 1
-    import mindspore as ms
-    from mindspore.communication import get_group_size, get_rank, init
-
-    init()
-    rank, size = get_rank(), get_group_size()
-    ms.set_auto_parallel_context(parallel_mode=ms.ParallelMode.DATA_PARALLEL, gradients_mean=True, device_num=size)
-    return rank, size
 
 
 def build_network(args, resuming):
@@ -91,9 +79,15 @@ def build_optimizer(args, params, schedule):
 
 def resume_state(args):
     """(run folder, newest epoch checkpoint, its epoch) and the run's own structural settings into args."""
-    from .run_folder import epoch_checkpoints, find_resume_dir
+    from .run_folder import default_run_dir, epoch_checkpoints, find_resume_dir
 
-    run_dir = find_resume_dir(args.resume, args.save_dir, args.dataset, args.mode, args.device_id)
+    if args.distributed:  # each rank continues its own <save_dir>/<dataset>_<mode>_device<rank>
+        if args.resume != "latest":
+            raise TrainingSetupError(f"--resume {args.resume}: with --distributed, pass --resume alone (each rank "
+                                     "finds its folder under --save_dir)")
+        run_dir = default_run_dir(args.save_dir, args.dataset, args.mode, args.device_id, True)
+    else:
+        run_dir = find_resume_dir(args.resume, args.save_dir, args.dataset, args.mode, args.device_id)
     ckpts = epoch_checkpoints(run_dir)
     if not ckpts:
         raise TrainingSetupError(f"--resume {run_dir}: no i3d-<epoch>_<steps>.ckpt in {run_dir / 'checkpoints'}")
@@ -120,10 +114,10 @@ def run(args):
     from .data.mindspore_dataset import to_mindspore
     from .evaluation import predict_logits
     from .lr_schedule import epoch_lr, step_decay
-    from .run_folder import default_run_dir, prepare, print_config, write_config
-    from .train_callbacks import EpochCheckpoint, HeldOutValidation, TrainLogger
+    from .run_folder import ShardRecord, default_run_dir, prepare, print_config, write_config
+    from .train_callbacks import AverageBatchNormStatistics, EpochCheckpoint, HeldOutValidation, TrainLogger
 
-    device_target = configure(args.device_target, args.context, args.device_id, args.seed)
+    device_target = configure(args.device_target, args.context, local_device_id(args), args.seed)
     amp_level = resolve_amp(args.amp_level, device_target)
     rank, group = setup_distribution(args)
     if args.distributed:
@@ -152,7 +146,8 @@ def run(args):
         source, validation = hold_out(source, args.val_fraction, args.seed, args.test_sample_duration)
     dataset = to_mindspore(source, args.batch_size, args.num_workers,
                            num_shards=group if args.distributed else None,
-                           shard_id=rank if args.distributed else None, start_epoch=initial_epoch)
+                           shard_id=rank if args.distributed else None, start_epoch=initial_epoch,
+                           record=ShardRecord(run_dir, source.video_ids) if args.distributed else None)
     steps = dataset.get_dataset_size()
     if steps == 0:
         raise TrainingSetupError(f"{len(source)} training videos make no full batch of --batch_size {args.batch_size}"
@@ -161,6 +156,8 @@ def run(args):
     if not args.resume:
         prepare(run_dir, args.overwrite)
     net, trainable = build_network(args, resuming=bool(args.resume))
+    if args.distributed and resume_ckpt is None:
+        check_same_start(net, group)
     schedule = step_decay(args.lr, args.lr_de_rate, args.lr_de_epochs, args.num_epochs, steps, args.lr_min)
     optimizer = build_optimizer(args, trainable, schedule)
     if resume_ckpt is not None:
@@ -189,8 +186,10 @@ def run(args):
     loss = nn.SoftmaxCrossEntropyWithLogits(sparse=True, reduction="mean")
     scale = DynamicLossScaleManager() if amp_level != "O0" else None
     model = Model(net, loss, optimizer, amp_level=amp_level, loss_scale_manager=scale)
-    callbacks = [TrainLogger(steps, args.log_every, args.batch_size),
-                 EpochCheckpoint(run_dir / "checkpoints", steps, args.checkpoint_frequency, args.checkpoints_num_keep)]
+    callbacks = [TrainLogger(steps, args.log_every, args.batch_size)]
+    if args.distributed:  # before the checkpoint and validation: every rank then holds the same model
+        callbacks.append(AverageBatchNormStatistics(net, group))
+    callbacks += [EpochCheckpoint(run_dir / "checkpoints", steps, args.checkpoint_frequency, args.checkpoints_num_keep)]
     if validation is not None:
         callbacks.append(HeldOutValidation(net, validation, run_dir, args.batch_size,
                                            lambda n, s, b: predict_logits(n, s, b, num_workers=1)))
@@ -209,7 +208,8 @@ def main(args):
 
     try:
         return run(args)
-    except (TrainingSetupError, CheckpointError, DatasetIndexError, FileExistsError, FileNotFoundError) as exc:
+    except (TrainingSetupError, CheckpointError, DatasetIndexError, FileExistsError, FileNotFoundError,
+            RankMismatch) as exc:
         print(f"train: {exc}", file=sys.stderr)
         return 2
     except NonFiniteLoss as exc:

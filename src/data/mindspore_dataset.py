@@ -16,7 +16,8 @@ COLUMNS = ["clip", "target"]
 class EpochSampler:
     """Yields keys epoch * N + i for this shard's samples; each pass over it is the next epoch."""
 
-    def __init__(self, num_samples, shuffle, seed=0, start_epoch=0, num_shards=1, shard_id=0):
+    def __init__(self, num_samples, shuffle, seed=0, start_epoch=0, num_shards=1, shard_id=0, record=None):
+        """record: optional callable(epoch, indices), called as each pass starts (what the pipeline is fed)."""
         if not 0 <= shard_id < num_shards:
             raise ValueError(f"shard_id {shard_id} out of range for num_shards {num_shards}")
         self.num_samples = num_samples
@@ -25,6 +26,7 @@ class EpochSampler:
         self.epoch = start_epoch
         self.num_shards = num_shards
         self.shard_id = shard_id
+        self.record = record
 
     def indices(self, epoch):
         """Sample indices of this shard in `epoch` (without the epoch offset)."""
@@ -43,19 +45,23 @@ class EpochSampler:
         # A generator, so the epoch advances only when a pass really starts: MindSpore also calls
         # iter() on the sampler just to check that it is iterable.
         epoch, self.epoch = self.epoch, self.epoch + 1
-        yield from (epoch * self.num_samples + self.indices(epoch)).tolist()
+        indices = self.indices(epoch)
+        if self.record is not None:
+            self.record(epoch, indices)
+        yield from (epoch * self.num_samples + indices).tolist()
 
 
 def to_mindspore(source, batch_size, num_workers=1, python_multiprocessing=True, num_shards=None,
-                 shard_id=None, start_epoch=0, max_rowsize=None):
+                 shard_id=None, start_epoch=0, max_rowsize=None, record=None):
     """A batched GeneratorDataset over `source` (train or eval behaviour follows `source.train`).
 
     start_epoch: the first epoch's number, so that a resumed run continues the random streams.
+    record: passed to EpochSampler (e.g. train.py's per-epoch shard list in distributed runs).
     """
     import mindspore.dataset as ds
 
     sampler = EpochSampler(len(source), shuffle=source.train, seed=source.seed, start_epoch=start_epoch,
-                           num_shards=num_shards or 1, shard_id=shard_id or 0)
+                           num_shards=num_shards or 1, shard_id=shard_id or 0, record=record)
     dataset = ds.GeneratorDataset(source, column_names=COLUMNS, sampler=sampler,
                                   num_parallel_workers=num_workers,
                                   python_multiprocessing=python_multiprocessing and num_workers > 1,
