@@ -53,7 +53,7 @@ def check_same_start(net, group):
     Data parallelism averages gradients, so it keeps whatever difference the ranks start with: a
     different --seed or --checkpoint_path on one host would silently train `group` different heads.
     """
-    params = net.get_parameters()
+    params = list(net.get_parameters())
     fingerprint = [float(np.asarray(p.asnumpy(), np.float64).sum()) for p in params]
     rows = _all_gather(fingerprint).reshape(group, -1)
     differing = [params[i].name for i in np.flatnonzero((rows != rows[:1]).any(axis=0))]

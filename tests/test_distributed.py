@@ -6,6 +6,7 @@ the video ids each rank's sampler handed out per epoch, and the two ranks' final
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -22,12 +23,43 @@ from tests.helpers_i3d import reinitialise
 from tests.test_train_eval import TINY, ckpt, make_trees, run
 
 EPOCHS, TRAIN_PER_CLASS, TIMEOUT_S = 2, 4, 300
+# Run by each msrun worker: the same start passes the check, a per-rank seed is refused.
+SAME_START_SCRIPT = """
+import mindspore as ms
+from types import SimpleNamespace
+from src.distributed import RankMismatch, check_same_start, setup_distribution
+ms.set_context(mode=ms.PYNATIVE_MODE)
+rank, size = setup_distribution(SimpleNamespace(distributed=True))
+for offset in (0, rank):
+    ms.set_seed(1 + offset)
+    try:
+        check_same_start(ms.nn.Dense(4, 3), size)
+        print("same start accepted", flush=True)
+    except RankMismatch as exc:
+        print("refused:", exc, flush=True)
+"""
 
 
 def find_msrun():
     """msrun on PATH or beside this Python (the venv's bin), else None."""
     beside = Path(sys.executable).parent / "msrun"
     return shutil.which("msrun") or (str(beside) if beside.exists() else None)
+
+
+def worker_env(**extra):
+    """This environment without a caller's multi-host settings, with `python` = this interpreter first on PATH."""
+    env = {k: v for k, v in os.environ.items() if k not in ("MASTER_PORT", "NODE_NUM", "NODE_RANK", "MASTER_ADDR")}
+    env.update(PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}", ONEDNN_MAX_CPU_ISA="AVX2",
+               **extra)
+    return env
+
+
+def require_msrun():
+    msrun = find_msrun()
+    if msrun is None:
+        pytest.skip("msrun (MindSpore's launcher, installed with mindspore) is not on PATH nor beside "
+                    f"{sys.executable}")
+    return msrun
 
 
 def run_with_timeout(cmd, cwd, env, timeout):
@@ -50,14 +82,10 @@ def run_with_timeout(cmd, cwd, env, timeout):
 @pytest.fixture(scope="module")
 def job(tmp_path_factory):
     """(output folder, data root, launcher output) of a 2-rank, 2-epoch rgb fine-tuning run."""
-    msrun = find_msrun()
-    if msrun is None:
-        pytest.skip("msrun (MindSpore's launcher, installed with mindspore) is not on PATH nor beside "
-                    f"{sys.executable}")
+    msrun = require_msrun()
     root = make_trees(tmp_path_factory.mktemp("dist"), train_per_class=TRAIN_PER_CLASS, val_per_class=1)
     ms.save_checkpoint(reinitialise(build_i3d("rgb", 400), seed=1), str(root / "k400_rgb.ckpt"))
-    env = {k: v for k, v in os.environ.items() if k not in ("MASTER_PORT", "NODE_NUM", "NODE_RANK", "MASTER_ADDR")}
-    env.update(PYTHON=sys.executable, MSRUN=msrun, ONEDNN_MAX_CPU_ISA="AVX2")
+    env = worker_env(PYTHON=sys.executable, MSRUN=msrun)
     rc, out = run_with_timeout(
         ["bash", str(REPO / "scripts" / "run_distribute_train.sh"), "2", "none", "hmdb51", "rgb", str(EPOCHS),
          str(root / "rgb"), str(root / "ann.json"), str(root / "k400_rgb.ckpt"), *TINY, "--lr", "0.01"],
@@ -114,3 +142,18 @@ def test_eval_of_the_distributed_checkpoint(job, tmp_path):
               "--spatial_size", "32", "--test_sample_duration", "9", "--context", "py", "--num_workers", "1",
               "--output_dir", tmp_path / "eval")
     assert "rgb accuracy: " in out, out
+
+
+def test_ranks_that_start_from_different_weights_are_refused(tmp_path):
+    msrun = require_msrun()
+    (tmp_path / "same_start.py").write_text(SAME_START_SCRIPT)
+    with socket.socket() as s:
+        s.bind(("", 0))
+        port = s.getsockname()[1]
+    rc, out = run_with_timeout([msrun, "--worker_num=2", "--local_worker_num=2", f"--master_port={port}",
+                                f"--log_dir={tmp_path / 'logs'}", "--join=True", str(tmp_path / "same_start.py")],
+                               cwd=tmp_path, env=worker_env(PYTHONPATH=str(REPO)), timeout=TIMEOUT_S)
+    for rank in (0, 1):
+        log = (tmp_path / "logs" / f"worker_{rank}.log").read_text()
+        assert "same start accepted" in log and "refused: the ranks start from different weights" in log, log[-3000:]
+    assert rc == 0, out[-3000:]
