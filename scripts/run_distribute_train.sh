@@ -66,5 +66,6 @@ if [ "${I3D_BACKGROUND:-0}" = 1 ]; then
     nohup "${CMD[@]}" > "$LOG_DIR/msrun.log" 2>&1 &
     echo "running in the background (pid $!), launcher log $LOG_DIR/msrun.log"
 else
-    "${CMD[@]}"
+    "${CMD[@]}" || { rc=$?; echo "error: msrun exit $rc; the last lines of each worker's log:" >&2
+                     tail -n 4 "$LOG_DIR"/worker_*.log >&2; exit "$rc"; }
 fi

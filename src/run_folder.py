@@ -67,14 +67,18 @@ class ShardRecord:
     """Writes shards/epoch<E>.txt, the video ids this rank's sampler hands out in epoch E (1-based).
 
     Distributed runs keep it so that the split of the data between ranks can be checked afterwards.
+    The pipeline may start the pass after the last epoch early; `num_epochs` keeps that one out.
     A plain class (not a closure) so the sampler holding it stays picklable.
     """
 
-    def __init__(self, run_dir, video_ids):
+    def __init__(self, run_dir, video_ids, num_epochs):
         self.folder = Path(run_dir) / "shards"
         self.video_ids = list(video_ids)
+        self.num_epochs = num_epochs
 
     def __call__(self, epoch, indices):
+        if epoch >= self.num_epochs:
+            return
         self.folder.mkdir(parents=True, exist_ok=True)
         text = "".join(f"{self.video_ids[i]}\n" for i in indices)
         tmp = self.folder / f".epoch{epoch + 1}.txt.tmp"

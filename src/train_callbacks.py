@@ -1,4 +1,5 @@
-"""Training callbacks: the original's log lines, a clear stop on NaN/inf, epoch checkpoints, validation.
+"""Training callbacks: the original's log lines, a clear stop on NaN/inf, epoch checkpoints, validation,
+BN statistics averaged over the ranks of a distributed run.
 
 Log lines are exactly the original's (`epoch: 1 step: 56, loss is 14.464891` and
 `epoch time: 308488.012 ms, per step time: 5508.715 ms`), printed once per epoch as its sink mode did.

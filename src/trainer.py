@@ -147,7 +147,7 @@ def run(args):
     dataset = to_mindspore(source, args.batch_size, args.num_workers,
                            num_shards=group if args.distributed else None,
                            shard_id=rank if args.distributed else None, start_epoch=initial_epoch,
-                           record=ShardRecord(run_dir, source.video_ids) if args.distributed else None)
+                           record=ShardRecord(run_dir, source.video_ids, args.num_epochs) if args.distributed else None)
     steps = dataset.get_dataset_size()
     if steps == 0:
         raise TrainingSetupError(f"{len(source)} training videos make no full batch of --batch_size {args.batch_size}"

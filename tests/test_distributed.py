@@ -88,7 +88,8 @@ def job(tmp_path_factory):
     env = worker_env(PYTHON=sys.executable, MSRUN=msrun)
     rc, out = run_with_timeout(
         ["bash", str(REPO / "scripts" / "run_distribute_train.sh"), "2", "none", "hmdb51", "rgb", str(EPOCHS),
-         str(root / "rgb"), str(root / "ann.json"), str(root / "k400_rgb.ckpt"), *TINY, "--lr", "0.01"],
+         str(root / "rgb"), str(root / "ann.json"), str(root / "k400_rgb.ckpt"), *TINY,
+         "--context", "gr", "--num_workers", "2", "--lr", "0.01"],  # the defaults users run: GRAPH, worker processes
         cwd=root, env=env, timeout=TIMEOUT_S)
     output = root / "output_distribute"
     logs = "".join(f"\n--- {p.name}\n{p.read_text()[-2000:]}" for p in sorted((output / "logs").glob("*.log")))
@@ -132,6 +133,7 @@ def test_each_rank_trains_on_its_own_half_of_the_data(job):
         assert not set(rank0) & set(rank1) and sorted(rank0 + rank1) == sorted(videos), (epoch, rank0, rank1)
         shards.append(rank0)
     assert shards[0] != shards[1]  # reshuffled every epoch
+    assert not (output / "hmdb51_rgb_device0" / "shards" / f"epoch{EPOCHS + 1}.txt").exists()
 
 
 def test_eval_of_the_distributed_checkpoint(job, tmp_path):
