@@ -225,3 +225,23 @@ def test_predict_mindir_and_checkpoint_are_exclusive(capsys):
     with pytest.raises(SystemExit):
         predict.parse_args(["clip.npy", "--mindir", "a.mindir", "--checkpoint", "a.ckpt"])
     assert "not allowed with argument" in capsys.readouterr().err
+
+
+def test_full_size_onnx_reproduces_deepmind_kinetics_logits(tmp_path, context_mode):
+    """DeepMind's weights at the deployed size (79x224x224 cricket clip) through ONNX give the float64
+    reference logits of an independent implementation: the padding, BN and head survive export."""
+    from src.checkpoint import load_i3d
+    from src.data.video import read_gif_frames
+    from src.inference import to_network_input
+    from src.weights import convert_file
+    from tests.conftest import shared_path
+
+    gif = shared_path("data", "samples", "v_CricketShot_g04_c01_rgb.gif")
+    reference = np.load(shared_path("data", "samples", "v_CricketShot_g04_c01_rgb_kinetics400_logits.npy"))
+    convert_file(shared_path("pretrained", "i3djax_rgb_scratch_k400.npz"), tmp_path / "k400.ckpt")
+    context_mode(ms.GRAPH_MODE)
+    batch = to_network_input(np.stack(read_gif_frames(gif)).astype(np.float32) / 127.5 - 1)
+    path = export_network(load_i3d(tmp_path / "k400.ckpt", mode="rgb"), batch.shape, tmp_path / "k400", "ONNX")
+    logits = run_onnx(path, batch)[0]
+    assert np.abs(logits - reference).max() < 1e-4
+    assert np.argmax(logits) == np.argmax(reference)
