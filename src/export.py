@@ -41,14 +41,14 @@ def output_path(file_name, file_format):
     """The file MindSpore's convention gives: the format's suffix appended unless already there."""
     suffix = FILE_FORMATS[file_format]
     path = Path(file_name)
-    return path if path.name.lower().endswith(suffix) else path.with_name(path.name + suffix)
+    return path if path.name.endswith(suffix) else path.with_name(path.name + suffix)
 
 
 class OnnxWindowHead(I3DHead):
     """The avg head with its 7x7 window mean as AvgPool2d, which MindSpore can write to ONNX.
 
     Folding T into channels makes a (1,7,7) 3-D window a 2-D one; the kernel is the same, so the
-    result is bit-identical to AvgPool3D. It reuses the original head's logits conv, so the
+    result is bit-identical to AvgPool3D (tested). It reuses the original head's logits conv, so the
     parameters (and their names) are the original's.
     """
 

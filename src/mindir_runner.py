@@ -6,41 +6,38 @@ failure inside the graph; batches of any size are cut into and padded to the exp
 """
 from pathlib import Path
 
+import mindspore as ms
 import numpy as np
+from mindspore.train import mind_ir_pb2
 
 
 class MindirError(ValueError):
     """A MINDIR that cannot be read, or an input that does not fit it; the message names the file."""
 
 
-def read_io_shapes(path):
+def read_io_shapes(path, flag="--mindir"):
     """(input shape, output shape) stored in a MINDIR file."""
-    from mindspore.train import mind_ir_pb2
-
     model = mind_ir_pb2.ModelProto()
     try:
         model.ParseFromString(Path(path).read_bytes())
         inputs, outputs = model.graph.input, model.graph.output
         return tuple(inputs[0].tensor[0].dims), tuple(outputs[0].tensor[0].dims)
-    except Exception as exc:  # protobuf raises DecodeError, a one-input graph has no IndexError
-        raise MindirError(f"--mindir {path}: not a readable single-input MINDIR ({exc})") from exc
+    except Exception as exc:  # DecodeError for other files, IndexError for a graph without input/output
+        raise MindirError(f"{flag} {path}: not a readable single-input MINDIR ({exc})") from exc
 
 
 class MindirRunner:
     """f(batch (N', C, T, H, W) float32) -> logits (N', classes) for any N'; see load_mindir."""
 
-    def __init__(self, path):
-        import mindspore as ms
-
-        self.path = Path(path)
+    def __init__(self, path, flag="--mindir"):
+        self.path, self.flag = Path(path), flag
         if not self.path.is_file():
-            raise MindirError(f"--mindir {self.path}: no such file")
-        self.input_shape, self.output_shape = read_io_shapes(self.path)
+            raise MindirError(f"{self.flag} {self.path}: no such file")
+        self.input_shape, self.output_shape = read_io_shapes(self.path, flag)
         if len(self.input_shape) != 5 or len(self.output_shape) != 2:
-            raise MindirError(f"--mindir {self.path}: input {self.input_shape} / output {self.output_shape} "
+            raise MindirError(f"{self.flag} {self.path}: input {self.input_shape} / output {self.output_shape} "
                               "is not an I3D export (N, C, T, H, W) -> (N, classes)")
         self._graph = ms.nn.GraphCell(ms.load(str(self.path)))
-        self._tensor = ms.Tensor
 
     @property
     def batch_size(self):
@@ -57,8 +54,9 @@ class MindirRunner:
 
     def check(self, batch):
         if batch.ndim != 5 or tuple(batch.shape[1:]) != self.clip_shape:
-            raise MindirError(f"--mindir {self.path} takes clips (N, C, T, H, W) = (N, {', '.join(map(str, self.clip_shape))})"
-                              f" but got {tuple(batch.shape)}")
+            want = ", ".join(map(str, self.clip_shape))
+            raise MindirError(f"{self.flag} {self.path} takes clips (N, C, T, H, W) = (N, {want}) "
+                              f"but got {tuple(batch.shape)}")
 
     def __call__(self, batch):
         batch = np.asarray(batch, np.float32)
@@ -69,15 +67,18 @@ class MindirRunner:
             chunk = batch[start:start + size]
             if len(chunk) < size:  # rows are independent in eval mode: zero rows only fill the shape
                 chunk = np.concatenate([chunk, np.zeros((size - len(chunk),) + chunk.shape[1:], np.float32)])
-            out.append(self._graph(self._tensor(np.ascontiguousarray(chunk))).asnumpy())
+            out.append(self._graph(ms.Tensor(np.ascontiguousarray(chunk))).asnumpy())
         if not out:
             return np.zeros((0, self.num_classes), np.float32)
         return np.concatenate(out)[:n]
 
 
-def load_mindir(path):
-    """A callable over an exported MINDIR: logits = load_mindir(path)(np.ndarray (N, C, T, H, W))."""
-    return MindirRunner(path)
+def load_mindir(path, flag="--mindir"):
+    """A callable over an exported MINDIR: logits = load_mindir(path)(np.ndarray (N, C, T, H, W)).
+
+    `flag` is the command-line option that named the file, for the error messages.
+    """
+    return MindirRunner(path, flag)
 
 
 def fit_clip(clip, runner, mode=None):
@@ -90,10 +91,10 @@ def fit_clip(clip, runner, mode=None):
     got_t, got_h, got_w, got_c = clip.shape
     if got_c != c:
         kind = {3: "an rgb", 2: "a flow"}.get(c, f"a {c}-channel")
-        raise MindirError(f"--mindir {runner.path} is {kind} model ({c} channels) but the clip has {got_c}"
+        raise MindirError(f"{runner.flag} {runner.path} is {kind} model ({c} channels) but the clip has {got_c}"
                           f"{f' (--mode {mode})' if mode else ''}")
     if got_t < t or (got_h, got_w) != (h, w):
-        raise MindirError(f"--mindir {runner.path} was exported for clips of T,H,W = {t},{h},{w} but this clip is "
-                          f"{got_t},{got_h},{got_w}" + (f" (it needs at least {t} frames)" if got_t < t else
-                                                         " (match --crop to the exported --spatial_size)"))
+        hint = f"it needs at least {t} frames" if got_t < t else "match --crop to the exported --spatial_size"
+        raise MindirError(f"{runner.flag} {runner.path} was exported for clips of T,H,W = {t},{h},{w} but this "
+                          f"clip is {got_t},{got_h},{got_w} ({hint})")
     return clip[:t]

@@ -112,6 +112,11 @@ def test_mindir_runner_refuses_other_shapes(cli_mindir):
         load_mindir(cli_mindir.with_name("missing.mindir"))
 
 
+def test_load_mindir_refuses_other_files(rgb_ckpt, tmp_path):
+    with pytest.raises(MindirError, match=r"--rgb_mindir .*rgb7\.ckpt: not a readable single-input MINDIR"):
+        load_mindir(rgb_ckpt, flag="--rgb_mindir")
+
+
 @pytest.mark.parametrize("mode,head", [("rgb", "avg"), ("rgb", "max"), ("flow", "avg"), ("flow", "max")])
 def test_onnx_matches_mindspore(mode, head, tmp_path, context_mode):
     context_mode(ms.PYNATIVE_MODE)  # no graph compile for the reference: PYNATIVE and GRAPH agree bitwise
@@ -211,8 +216,8 @@ def test_predict_mindir_equals_checkpoint(cli_mindir, rgb_ckpt, tmp_path):
     np.save(tmp_path / "clip.npy", clip)
     from_mindir = run_predict(tmp_path / "clip.npy", "--mindir", cli_mindir, "--top_k", 3,
                               "--save_logits", tmp_path / "mindir.npy")
-    from_ckpt = run_predict(tmp_path / "clip.npy", "--checkpoint", rgb_ckpt, "--num_frames", T, "--top_k", 3, "--context", "py",
-                            "--save_logits", tmp_path / "ckpt.npy")
+    from_ckpt = run_predict(tmp_path / "clip.npy", "--checkpoint", rgb_ckpt, "--num_frames", T, "--top_k", 3,
+                            "--context", "py", "--save_logits", tmp_path / "ckpt.npy")
     assert f"({T} frames, {SIZE}x{SIZE}, rgb)" in from_mindir
     assert ranked_classes(from_mindir) == ranked_classes(from_ckpt)
     # batch-2 graph vs batch-1 network: float rounding of differently blocked kernels only
