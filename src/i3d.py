@@ -130,8 +130,10 @@ class I3DHead(nn.Cell):
 
     @staticmethod
     def _new_conv(num_classes):
+        # std 1/sqrt(1024): logits start near unit scale. The original's HeNormal(fan_out) gives std
+        # sqrt(2/num_classes), i.e. initial logits in the tens for 51 classes and a huge first loss.
         return nn.Conv3d(FEATURE_CHANNELS, num_classes, (1, 1, 1), pad_mode="same", has_bias=True,
-                         weight_init=HeNormal(mode="fan_out"), bias_init=Zero())
+                         weight_init=HeNormal(mode="fan_in", nonlinearity="linear"), bias_init=Zero())
 
     def replace_classes(self, num_classes):
         # Assigned on this cell, so the names stay `logits_conv3d.*` (not `logits.logits_conv3d.*`).

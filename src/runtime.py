@@ -19,7 +19,12 @@ def prefer_fast_cpu_kernels():
 
 
 def configure(device_target="CPU", context="gr", device_id=None, seed=None):
-    """Set MindSpore's execution mode (`gr` GRAPH, `py` PYNATIVE), device and optional global seed."""
+    """Set MindSpore's execution mode (`gr` GRAPH, `py` PYNATIVE), device and optional global seed.
+
+    device_target None keeps the device the installed MindSpore package runs on. Returns the target.
+    """
+    if device_target is None:
+        device_target = installed_device_target()
     if device_target not in DEVICE_TARGETS:
         raise ValueError(f"--device_target must be one of {DEVICE_TARGETS}, got {device_target!r}")
     if context not in CONTEXT_MODES:
@@ -35,3 +40,12 @@ def configure(device_target="CPU", context="gr", device_id=None, seed=None):
         ms.set_device(device_target, int(device_id))
     if seed is not None:
         ms.set_seed(int(seed))
+    return device_target
+
+
+def installed_device_target():
+    """The backend MindSpore picks by default (CPU for the PyPI CPU build; GPU/Ascend where installed)."""
+    prefer_fast_cpu_kernels()  # harmless where the answer is not CPU; must precede the first op
+    import mindspore as ms
+
+    return ms.get_context("device_target")

@@ -1,0 +1,13 @@
+"""Evaluate I3D checkpoints on the test split: --test_mode rgb, flow or joint (late fusion).
+
+    python eval.py --dataset hmdb51 --video_path DIR --annotation_path JSON --rgb_path CKPT --test_mode rgb
+See README, "Evaluation".
+"""
+import sys
+
+import src  # noqa: F401  (CPU speed switch before MindSpore runs)
+from src.config import eval_parser
+from src.evaluator import main
+
+if __name__ == "__main__":
+    sys.exit(main(eval_parser().parse_args()))

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Train on one device (the original's argument order; extra arguments go to train.py):
+#   bash scripts/run_standalone_train.sh [device_id] [dataset] [mode] [num_epochs] [video_path] [annotation_path] [checkpoint_path] [train.py flags...]
+#   bash scripts/run_standalone_train.sh [device_id] [dataset] [mode] [num_epochs]    (paths from the seed layout)
+# Log: ./output_standalone/<dataset>_<mode>_device<id>_log.txt. I3D_BACKGROUND=1 runs it with nohup in the background.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+if [ $# -ne 4 ] && [ $# -lt 7 ]; then
+    sed -n '2,6p' "${BASH_SOURCE[0]}" >&2
+    exit 2
+fi
+DEVICE_ID=$1; DATASET=$2; MODE=$3; EPOCHS=$4
+check_dataset "$DATASET"; check_mode "$MODE"
+if [ $# -ge 7 ]; then
+    VIDEO_PATH=$5; ANNOTATION_PATH=$6; CHECKPOINT_PATH=$7; shift 7
+else
+    VIDEO_PATH=$(default_video_path "$DATASET" "$MODE"); ANNOTATION_PATH=$(default_annotation_path "$DATASET" "$MODE")
+    CHECKPOINT_PATH=${I3D_CHECKPOINT:-$(default_checkpoint "$MODE")}; shift 4
+fi
+require_path video_path "$VIDEO_PATH" "prepare the frames (README, Data preparation), set I3D_DATA_ROOT, or pass it"
+require_path annotation_path "$ANNOTATION_PATH" "run hmdb51_json/ucf101_json, set I3D_DATA_ROOT, or pass it"
+if [ -n "$CHECKPOINT_PATH" ] && [ "$CHECKPOINT_PATH" != none ]; then
+    require_path checkpoint_path "$CHECKPOINT_PATH" "run scripts/get_pretrained.sh, set I3D_CHECKPOINT, or pass 'none' to train from scratch"
+else
+    CHECKPOINT_PATH=""
+fi
+ulimit -n 65530 2>/dev/null || true
+mkdir -p ./output_standalone
+LOG="./output_standalone/${DATASET}_${MODE}_device${DEVICE_ID}_log.txt"
+CMD=("$PYTHON" "$REPO_ROOT/train.py" --device_id="$DEVICE_ID" --dataset="$DATASET" --mode="$MODE"
+     --num_epochs="$EPOCHS" --video_path="$VIDEO_PATH" --annotation_path="$ANNOTATION_PATH"
+     --checkpoint_path="$CHECKPOINT_PATH" --save_dir=./output_standalone/ "$@")
+echo "training log: $LOG"
+if [ "${I3D_BACKGROUND:-0}" = 1 ]; then
+    nohup "${CMD[@]}" > "$LOG" 2>&1 &
+    echo "running in the background (pid $!)"
+else
+    set -o pipefail
+    "${CMD[@]}" 2>&1 | tee "$LOG"
+fi

@@ -1,0 +1,113 @@
+"""Command-line flags, defined once and shared by train.py and eval.py (the original's names).
+
+Booleans are real flags (`--sink_mode`, `--no-sink_mode`, or `--sink_mode false`), never
+argparse's `type=bool`, which turned `--sink_mode=False` on (original_spec.md section 9, bug 1).
+"""
+import argparse
+
+DATASETS = {"hmdb51": 51, "ucf101": 101}
+MODES = ("rgb", "flow")
+DEVICE_TARGETS = ("CPU", "GPU", "Ascend")
+AMP_LEVELS = ("auto", "O0", "O1", "O2", "O3")
+
+
+def str2bool(text):
+    value = str(text).strip().lower()
+    if value in ("1", "true", "yes", "on", "y", "t"):
+        return True
+    if value in ("0", "false", "no", "off", "n", "f"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected a boolean (true/false), got {text!r}")
+
+
+def add_bool(parser, name, default, help_text):
+    """--name, --no-name and --name=false all work."""
+    parser.add_argument(f"--{name}", nargs="?", const=True, default=default, type=str2bool, help=help_text)
+    parser.add_argument(f"--no-{name}", dest=name, action="store_false", help=f"turn off --{name}")
+
+
+def add_runtime_args(p):
+    p.add_argument("--context", default="gr", choices=("gr", "py"), help="gr = GRAPH mode, py = PYNATIVE")
+    p.add_argument("--device_target", default=None, choices=DEVICE_TARGETS,
+                   help="default: the device the installed MindSpore runs on")
+    p.add_argument("--device_id", type=int, default=0)
+    p.add_argument("--num_workers", type=int, default=2, help="data loader workers")
+    p.add_argument("--seed", type=int, default=2022)
+    p.add_argument("--head", default="avg", choices=("avg", "max"),
+                   help="avg: DeepMind's head (default); max: the original port's global max pool")
+
+
+def add_data_args(p, dataset_required):
+    p.add_argument("--dataset", required=dataset_required, choices=tuple(DATASETS))
+    p.add_argument("--video_path", default=None, help="frame tree <root>/<class>/<video>/")
+    p.add_argument("--annotation_path", default=None, help="annotation JSON (hmdb51_1.json, ucf101_01.json)")
+    p.add_argument("--spatial_size", type=int, default=224)
+    p.add_argument("--batch_size", type=int, default=8, help="per device")
+    p.add_argument("--num_classes", type=int, default=None,
+                   help="classes of the loaded checkpoint's head (default: read from the checkpoint)")
+    p.add_argument("--dropout_keep_prob", type=float, default=0.5)
+
+
+def train_parser():
+    p = argparse.ArgumentParser(description="Fine-tune (or train) I3D on HMDB51/UCF101 frames.")
+    add_data_args(p, dataset_required=True)
+    p.add_argument("--mode", required=True, choices=MODES)
+    p.add_argument("--save_dir", default="./output_standalone/")
+    p.add_argument("--run_dir", default=None,
+                   help="this run's folder (default: <save_dir>/<YYYYmmdd_HHMM>_<dataset>_<mode>_device<id>)")
+    p.add_argument("--overwrite", action="store_true", help="allow reusing a non-empty --run_dir")
+    p.add_argument("--resume", nargs="?", const="latest", default=None,
+                   help="continue the run in RUN_DIR (or the newest run for this dataset/mode/device under "
+                        "--save_dir) from its newest checkpoint, at the right epoch and learning rate")
+    p.add_argument("--num_val_samples", type=int, default=1, help="(kept for compatibility; unused)")
+    p.add_argument("--train_sample_duration", type=int, default=64)
+    p.add_argument("--test_sample_duration", type=int, default=64, help="validation window (frames)")
+    p.add_argument("--checkpoint_path", default="", help="pretrained checkpoint (e.g. Kinetics-400)")
+    p.add_argument("--finetune_num_classes", type=int, default=None,
+                   help="classes to fine-tune to (default: 51 for hmdb51, 101 for ucf101)")
+    p.add_argument("--finetune_prefixes", default="logits,Mixed_5",
+                   help="comma-separated endpoint prefixes that are trained; the rest is frozen")
+    p.add_argument("--optimizer", default="adam", choices=("adam", "SGD", "sgd", "rmsprop"))
+    p.add_argument("--lr", type=float, default=0.01)
+    p.add_argument("--lr_de_rate", type=float, default=0.5)
+    p.add_argument("--lr_de_epochs", type=int, default=5)
+    p.add_argument("--lr_min", type=float, default=0.0, help="learning-rate floor of the step decay")
+    p.add_argument("--momentum", type=float, default=0.9, help="SGD/RMSProp momentum")
+    p.add_argument("--weight_decay", type=float, default=1e-8)
+    p.add_argument("--start_epoch", type=int, default=0, help="(kept for compatibility; see --resume)")
+    p.add_argument("--num_epochs", type=int, default=32)
+    p.add_argument("--checkpoint_frequency", type=int, default=1, help="save every N epochs")
+    p.add_argument("--checkpoints_num_keep", type=int, default=16, help="keep the newest N epoch checkpoints")
+    p.add_argument("--val_fraction", type=float, default=0.0,
+                   help="hold out this fraction of the TRAINING split (per class) to validate after each "
+                        "epoch and keep best.ckpt; the test split is never used for choosing")
+    p.add_argument("--log_every", type=int, default=0, help="also print a progress line every N steps")
+    add_bool(p, "no_eval", False, "skip per-epoch validation even with --val_fraction")
+    add_bool(p, "sink_mode", False, "dataset sink mode (GPU/Ascend)")
+    add_bool(p, "distributed", False, "data-parallel training under msrun")
+    add_bool(p, "has_back", False, "(kept for compatibility; the flow lr reset is gone, see --lr_min)")
+    add_bool(p, "openI", False, "(kept for compatibility; OpenI/ModelArts paths are not supported)")
+    p.add_argument("--amp_level", default="auto", choices=AMP_LEVELS,
+                   help="auto: O0 on CPU, O2 on GPU, O3 on Ascend")
+    p.add_argument("--device_num", type=int, default=8, help="(compatibility; msrun sets the group size)")
+    add_runtime_args(p)
+    return p
+
+
+def eval_parser():
+    p = argparse.ArgumentParser(description="Evaluate I3D checkpoints: rgb, flow or joint (late fusion).")
+    add_data_args(p, dataset_required=True)
+    p.add_argument("--test_mode", required=True, choices=("rgb", "flow", "joint"))
+    p.add_argument("--rgb_path", default="", help="rgb checkpoint")
+    p.add_argument("--flow_path", default="", help="flow checkpoint")
+    p.add_argument("--video_path_joint_flow", default=None, help="flow frame tree (joint mode)")
+    p.add_argument("--annotation_path_joint_flow", default=None, help="flow annotation JSON (joint mode)")
+    p.add_argument("--test_sample_duration", type=int, default=64,
+                   help="frames of the centred window; 0 = the whole video (logits averaged by the head)")
+    p.add_argument("--num_val_samples", type=int, default=1, help="(kept for compatibility; unused)")
+    p.add_argument("--output_dir", default=None,
+                   help="where predictions (CSV, JSON) and the confusion matrix (PNG) go "
+                        "(default: ./eval_output/<dataset>_<test_mode>)")
+    p.add_argument("--subset", default="validation", choices=("validation", "training"))
+    add_runtime_args(p)
+    return p

@@ -1,0 +1,137 @@
+"""Official HMDB51 / UCF101 split files -> the original's annotation JSON (hmdb51_json, ucf101_json).
+
+Schema: {"labels": [...], "database": {key: {"subset": "training"|"validation",
+"annotations": {"label": cls, "segment": [1, n + 1]}}}}, n = rgb frames of `<jpg_dir>/<cls>/<key>`.
+The split files are read as published: CRLF line ends (UCF101), trailing spaces and id 0 (HMDB51).
+A listed video without a frame folder is reported; by default it stays in the JSON with n = 0, so the
+split stays the official one and the loader names the missing folder if it is used (drop_missing=True
+leaves it out instead).
+"""
+import json
+import os
+import re
+from pathlib import Path
+
+from src.data.atomic import write_text_atomic
+from src.data.n_frames import N_FRAMES, read_n_frames
+from src.data.video import rgb_frame_paths
+
+HMDB_SPLIT_RE = re.compile(r"^(?P<label>.+)_test_split(?P<split>\d+)\.txt$")
+HMDB_SUBSET = {"1": "training", "2": "validation"}  # id 0 = not used in this split
+SPLITS = (1, 2, 3)
+
+
+def read_lines(path):
+    """Non-empty lines with line ends (LF or CRLF) and surrounding spaces removed."""
+    text = Path(path).read_text(encoding="utf-8")
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def video_key(file_name):
+    """The file name without its extension only (HMDB names may contain dots; the original cut at the first)."""
+    return os.path.splitext(os.path.basename(file_name))[0]
+
+
+def hmdb51_split(split_dir, split):
+    """(labels, [(key, label, subset)]) for one HMDB51 split from `<class>_test_split<N>.txt`."""
+    files = [(m.group("label"), m.group("split"), p) for p in sorted(Path(split_dir).iterdir())
+             if (m := HMDB_SPLIT_RE.match(p.name))]
+    labels = sorted({label for label, _, _ in files})
+    if not labels:
+        raise FileNotFoundError(f"{split_dir}: no <class>_test_split<N>.txt files")
+    entries = []
+    for label, n, path in files:
+        if n != str(split):
+            continue
+        for line in read_lines(path):
+            name, _, ident = line.rpartition(" ")
+            if ident not in ("0", "1", "2") or not name:
+                raise ValueError(f"{path}: line {line!r} is not '<video>.avi <0|1|2>'")
+            if ident in HMDB_SUBSET:
+                entries.append((video_key(name.strip()), label, HMDB_SUBSET[ident]))
+    return labels, entries
+
+
+def ucf101_split(split_dir, split):
+    """(labels, [(key, label, subset)]) for one UCF101 split: classInd.txt, trainlist0N, testlist0N."""
+    split_dir = Path(split_dir)
+    labels = [line.split()[1] for line in read_lines(split_dir / "classInd.txt")]
+    known = set(labels)
+    entries = []
+    for subset, name in (("training", f"trainlist{split:02d}.txt"), ("validation", f"testlist{split:02d}.txt")):
+        for line in read_lines(split_dir / name):
+            video = line.split()[0]
+            label = video.split("/")[0]
+            if label not in known:
+                raise ValueError(f"{split_dir / name}: class {label!r} of {video!r} is not in classInd.txt")
+            entries.append((video_key(video), label, subset))
+    return labels, entries
+
+
+def rgb_frame_total(folder):
+    """n for `segment`: the folder's n_frames, or its rgb frames counted when n_frames is not written yet."""
+    if (folder / N_FRAMES).is_file():
+        return read_n_frames(folder)
+    return len(rgb_frame_paths(folder))
+
+
+def build_database(entries, jpg_dir, drop_missing=False):
+    """(database, missing): missing = `<label>/<key>` of listed videos with no frames under jpg_dir."""
+    database, missing = {}, []
+    for key, label, subset in entries:
+        if key in database:
+            raise ValueError(f"video {key!r} is listed twice in one split")
+        folder = Path(jpg_dir) / label / key
+        n = rgb_frame_total(folder) if folder.is_dir() else 0
+        if n == 0:
+            missing.append(f"{label}/{key}")
+            if drop_missing:
+                continue
+        database[key] = {"subset": subset, "annotations": {"label": label, "segment": [1, n + 1]}}
+    return database, missing
+
+
+DATASETS = {
+    "hmdb51": (hmdb51_split, "hmdb51_{}.json"),
+    "ucf101": (ucf101_split, "ucf101_{:02d}.json"),
+}
+
+
+def write_split_jsons(dataset, split_dir, jpg_dir, dst_dir, drop_missing=False, show_missing=5):
+    """Write the three split JSONs of a dataset, print what each holds; 1 if any listed video lacks frames."""
+    read_split, file_pattern = DATASETS[dataset]
+    if not Path(jpg_dir).is_dir():
+        raise FileNotFoundError(f"{jpg_dir}: no such folder (the rgb frame folders from generate_rgb_jpgs)")
+    dst_dir = Path(dst_dir)
+    dst_dir.mkdir(parents=True, exist_ok=True)
+    status = 0
+    for split in SPLITS:
+        labels, entries = read_split(split_dir, split)
+        database, missing = build_database(entries, jpg_dir, drop_missing)
+        out = dst_dir / file_pattern.format(split)
+        write_text_atomic(out, json.dumps({"labels": labels, "database": database}))
+        subsets = [v["subset"] for v in database.values()]
+        print(f"{out}: {len(labels)} labels, {subsets.count('training')} training, "
+              f"{subsets.count('validation')} validation")
+        if missing:
+            status = 1
+            kept = "left out" if drop_missing else "kept with segment [1, 1]"
+            print(f"  {len(missing)} listed videos have no frames under {jpg_dir} ({kept}); first: "
+                  + ", ".join(missing[:show_missing]))
+    return status
+
+
+def main(dataset, argv=None):
+    """The command line shared by hmdb51_json.py and ucf101_json.py."""
+    import argparse
+
+    names = ", ".join(DATASETS[dataset][1].format(s) for s in SPLITS)
+    parser = argparse.ArgumentParser(prog=f"{dataset}_json",
+                                     description=f"Official {dataset} split files -> {names}.")
+    parser.add_argument("split_dir", help="the folder of the official split .txt files")
+    parser.add_argument("jpg_dir", help="rgb frame folders <jpg_dir>/<class>/<video> (for segment)")
+    parser.add_argument("dst_dir", help="the JSON files are written here")
+    parser.add_argument("--drop_missing", action="store_true",
+                        help="leave out listed videos that have no frames (default: keep them, segment [1, 1])")
+    args = parser.parse_args(argv)
+    return write_split_jsons(dataset, args.split_dir, args.jpg_dir, args.dst_dir, args.drop_missing)

@@ -1,0 +1,83 @@
+"""Video files -> `<dst>/<class>/<video_stem>/image_00001.jpg ...` + `n_frames` (generate_rgb_jpgs).
+
+OpenCV decodes the video in-process (no ffmpeg binary, no shell), so any file name works. Frames are
+streamed: one frame in memory at a time.
+"""
+from functools import partial
+from pathlib import Path
+
+import cv2
+
+from src.data.batch import Task, build_folder, run_batch, walk_items
+from src.data.video import VideoReadError, iter_video_frames
+
+DATASET_EXT = {"hmdb51": "avi", "ucf101": "avi"}
+
+
+def scaled_size(width, height, size):
+    """(width, height) with the short side = size and the aspect ratio kept (long side rounded)."""
+    if width <= height:
+        return size, max(1, round(height * size / width))
+    return max(1, round(width * size / height)), size
+
+
+def resize_short_side(rgb, size):
+    h, w = rgb.shape[:2]
+    new_w, new_h = scaled_size(w, h, size)
+    if (new_w, new_h) == (w, h):
+        return rgb
+    interp = cv2.INTER_AREA if new_h < h else cv2.INTER_LINEAR
+    return cv2.resize(rgb, (new_w, new_h), interpolation=interp)
+
+
+def write_rgb_jpeg(path, rgb, quality=95):
+    """cv2 writes BGR, so convert first: the file must decode to the true colours."""
+    if not cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality]):
+        raise OSError(f"{path}: cv2.imwrite failed")
+
+
+def declared_frame_count(video):
+    """The frame count the container declares (0 when it does not say)."""
+    cap = cv2.VideoCapture(str(video))
+    try:
+        return max(0, int(cap.get(cv2.CAP_PROP_FRAME_COUNT))) if cap.isOpened() else 0
+    finally:
+        cap.release()
+
+
+def extract_frames(video, dst, size=240, quality=95, allow_truncated=False):
+    """Decode `video` into the frame folder `dst`; returns the frame count.
+
+    A file that decodes to fewer frames than its header declares is truncated (a cut download) and
+    fails unless allow_truncated, which keeps the frames that could be decoded."""
+
+    def fill(tmp):
+        declared = declared_frame_count(video)
+        n = 0
+        for n, rgb in enumerate(iter_video_frames(video), 1):
+            write_rgb_jpeg(tmp / f"image_{n:05d}.jpg", resize_short_side(rgb, size), quality)
+        if n < declared and not allow_truncated:
+            raise VideoReadError(video, f"truncated or corrupt: decoded {n} of the {declared} frames its header declares")
+        return n
+
+    return build_folder(dst, fill)
+
+
+def _extract_task(task, **options):
+    extract_frames(task.src, task.dst, **options)
+
+
+def video_tasks(src_root, dst_root, ext):
+    """A task for every `<src_root>/<class>/<name>.<ext>` (extension matched case-insensitively)."""
+    suffix = "." + ext.lower().lstrip(".")
+    items = walk_items(src_root, lambda p: p.is_file() and p.suffix.lower() == suffix)
+    return [Task(p, Path(dst_root) / cls / p.stem) for cls, p in items]
+
+
+def generate_rgb_jpgs(src_root, dst_root, ext="avi", n_jobs=1, size=240, quality=95, allow_truncated=False):
+    """Every video under src_root -> frame folders under dst_root; returns the Summary."""
+    tasks = video_tasks(src_root, dst_root, ext)
+    if not tasks:
+        raise FileNotFoundError(f"no <class>/<video>.{ext} files under {src_root}")
+    work = partial(_extract_task, size=size, quality=quality, allow_truncated=allow_truncated)
+    return run_batch(tasks, work, n_jobs=n_jobs, desc="frames")

@@ -1,0 +1,106 @@
+"""eval.py's job: load the checkpoint(s), run every test video once, print the accuracy lines and write
+per-video predictions, a summary JSON and confusion-matrix pictures into the output folder."""
+import json
+import sys
+import time
+from pathlib import Path
+
+from .runtime import configure
+
+
+class EvalSetupError(ValueError):
+    """A flag or file that makes evaluation impossible; the message names it."""
+
+
+def stream_inputs(args):
+    """[(stream, checkpoint, video_path, annotation_path)] for --test_mode."""
+    rgb = ("rgb", args.rgb_path, args.video_path, args.annotation_path)
+    if args.test_mode == "rgb":
+        streams = [rgb]
+    elif args.test_mode == "flow":
+        streams = [("flow", args.flow_path, args.video_path, args.annotation_path)]
+    else:
+        streams = [rgb, ("flow", args.flow_path, args.video_path_joint_flow, args.annotation_path_joint_flow)]
+    flags = {"rgb": ("--rgb_path", "--video_path", "--annotation_path"),
+             "flow": ("--flow_path",) + (("--video_path_joint_flow", "--annotation_path_joint_flow")
+                                         if args.test_mode == "joint" else ("--video_path", "--annotation_path"))}
+    for stream, *values in streams:
+        for flag, value in zip(flags[stream], values):
+            if not value:
+                raise EvalSetupError(f"--test_mode {args.test_mode} needs {flag}")
+            if not Path(value).exists():
+                raise EvalSetupError(f"{flag} {value}: no such file or folder")
+    return streams
+
+
+def evaluate_stream(args, stream, ckpt, video_path, annotation_path):
+    from .checkpoint import load_i3d
+    from .data.clip_dataset import ClipDataset
+    from .evaluation import predict_logits
+
+    net = load_i3d(ckpt, mode=stream, flag=f"--{stream}_path", head=args.head)
+    if args.num_classes and args.num_classes != net.num_classes:
+        raise EvalSetupError(f"--{stream}_path {ckpt} has {net.num_classes} classes but --num_classes is "
+                             f"{args.num_classes}")
+    source = ClipDataset(video_path, annotation_path, stream, args.subset, False, args.test_sample_duration,
+                         args.spatial_size, args.seed)
+    if len(source.labels) != net.num_classes:
+        raise EvalSetupError(f"{annotation_path} has {len(source.labels)} classes but --{stream}_path {ckpt} has "
+                             f"{net.num_classes}")
+    print(f"checkpoint: {ckpt}")
+    print(f"Found {len(source)} {args.subset} examples ({stream})")
+    print(f"total steps: {-(-len(source) // args.batch_size) if args.test_sample_duration else len(source)}")
+    print("running evaluation", flush=True)
+    every = max(1, 50 // args.batch_size)
+    return predict_logits(net, source, args.batch_size, args.num_workers, progress_every=every,
+                          label=f"[{stream}] "), source.labels
+
+
+def report(args, name, result, class_names, out_dir):
+    from .evaluation import accuracy_figures, confusion_png, write_predictions
+
+    ids, logits, labels = result
+    figures = accuracy_figures(logits, labels, len(class_names))
+    print(f"{name} accuracy: {figures['top1']}")
+    print(f"{name} top-5 accuracy: {figures['top5']:.4f}, mean per-class accuracy: "
+          f"{figures['mean_class_accuracy']:.4f} ({figures['videos']} videos)", flush=True)
+    write_predictions(out_dir, name, ids, logits, labels, class_names)
+    confusion_png(figures["confusion"], class_names, Path(out_dir) / f"{name}_confusion.png",
+                  f"{args.dataset} {name}: top-1 {figures['top1']:.3f}")
+    return {k: v for k, v in figures.items() if k != "confusion"}
+
+
+def run(args):
+    from .evaluation import fuse
+
+    start = time.time()
+    configure(args.device_target, args.context, args.device_id, args.seed)
+    streams = stream_inputs(args)
+    out_dir = Path(args.output_dir or f"./eval_output/{args.dataset}_{args.test_mode}")
+    results, summary, names = {}, {}, None
+    for stream, ckpt, video_path, annotation_path in streams:
+        results[stream], labels = evaluate_stream(args, stream, ckpt, video_path, annotation_path)
+        if names is not None and labels != names:
+            raise EvalSetupError("joint: the rgb and flow annotation files list different classes")
+        names = labels
+    if args.test_mode == "joint":
+        results["joint"] = fuse(results["rgb"], results["flow"])
+    for name, result in results.items():
+        summary[name] = report(args, name, result, names, out_dir)
+    protocol = "whole video" if args.test_sample_duration == 0 else f"centred {args.test_sample_duration} frames"
+    summary["protocol"] = f"{protocol}, centre crop {args.spatial_size}"
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+    print(f"predictions and confusion matrices in {out_dir}")
+    print(f"total_time: {time.time() - start:.1f} s", flush=True)
+    return 0
+
+
+def main(args):
+    from .checkpoint import CheckpointError
+    from .data.clip_index import DatasetIndexError
+
+    try:
+        return run(args)
+    except (EvalSetupError, CheckpointError, DatasetIndexError, ValueError) as exc:
+        print(f"eval: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,29 @@
+"""Fine-tuning selection: which layers train, and freezing the rest for real.
+
+A frozen unit gets no gradient, is not given to the optimizer, and its BatchNorm normalises with the
+stored statistics without updating them (the original kept frozen BN in training mode, so it
+overwrote the pretrained statistics with batch statistics; original_spec.md section 1.7).
+"""
+
+
+def parse_prefixes(text):
+    prefixes = tuple(p.strip() for p in text.split(",") if p.strip())
+    if not prefixes:
+        raise ValueError("--finetune_prefixes is empty: nothing would be trained")
+    return prefixes
+
+
+def freeze_all_but(net, prefixes):
+    """Freeze every Unit3D whose endpoint does not start with one of `prefixes`; returns trainable params."""
+    for endpoint, unit in net.units():
+        if not endpoint.startswith(prefixes):
+            unit.freeze()
+    trainable = net.trainable_params()
+    if not trainable:
+        raise ValueError(f"--finetune_prefixes {','.join(prefixes)} matches no layer "
+                         f"(endpoints: {', '.join(net.endpoints)})")
+    return trainable
+
+
+def frozen_parameter_names(net):
+    return [p.name for p in net.get_parameters() if not p.requires_grad]

@@ -1,0 +1,63 @@
+"""The run folder: config.json, checkpoints/ with i3d-<epoch>_<steps>.ckpt, and finding where to resume."""
+import json
+import re
+import time
+from pathlib import Path
+
+CKPT_RE = re.compile(r"^i3d-(\d+)_(\d+)\.ckpt$")
+
+
+def default_run_dir(save_dir, dataset, mode, device_id, distributed):
+    if distributed:  # one folder per rank, as the original
+        return Path(save_dir) / f"{dataset}_{mode}_device{device_id}"
+    return Path(save_dir) / f"{time.strftime('%Y%m%d_%H%M')}_{dataset}_{mode}_device{device_id}"
+
+
+def prepare(run_dir, overwrite):
+    """Create the run folder with parents; an existing non-empty one is an error unless --overwrite."""
+    run_dir = Path(run_dir)
+    if run_dir.exists() and any(run_dir.iterdir()) and not overwrite:
+        raise FileExistsError(f"run folder {run_dir} exists and is not empty: pass --resume to continue it, "
+                              "--overwrite to write into it anyway, or another --run_dir")
+    (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
+    return run_dir
+
+
+def epoch_checkpoints(run_dir):
+    """[(epoch, steps, path)] of the run's epoch checkpoints, oldest first."""
+    folder = Path(run_dir) / "checkpoints"
+    found = []
+    for path in folder.glob("i3d-*.ckpt") if folder.is_dir() else []:
+        m = CKPT_RE.match(path.name)
+        if m:
+            found.append((int(m.group(1)), int(m.group(2)), path))
+    return sorted(found)
+
+
+def find_resume_dir(resume, save_dir, dataset, mode, device_id):
+    """--resume PATH, or the newest run folder of this dataset/mode/device under save_dir."""
+    if resume != "latest":
+        path = Path(resume)
+        if not path.is_dir():
+            raise FileNotFoundError(f"--resume {path}: no such run folder")
+        return path
+    suffix = f"_{dataset}_{mode}_device{device_id}"
+    runs = sorted(p for p in Path(save_dir).glob(f"*{suffix}") if p.is_dir() and epoch_checkpoints(p))
+    if not runs:
+        raise FileNotFoundError(f"--resume: no run folder *{suffix} with checkpoints under {save_dir}")
+    return runs[-1]
+
+
+def write_config(run_dir, config):
+    text = json.dumps(config, indent=4, sort_keys=True)
+    tmp = Path(run_dir) / ".config.json.tmp"
+    tmp.write_text(text)
+    tmp.replace(Path(run_dir) / "config.json")
+
+
+def print_config(config):
+    print("#" * 60)
+    print("Training configuration:")
+    for key in sorted(config):
+        print("  {:>20} {}".format(key, config[key]))
+    print("#" * 60, flush=True)

@@ -1,0 +1,125 @@
+"""Training callbacks: the original's log lines, a clear stop on NaN/inf, epoch checkpoints, validation.
+
+Log lines are exactly the original's (`epoch: 1 step: 56, loss is 14.464891` and
+`epoch time: 308488.012 ms, per step time: 5508.715 ms`), printed once per epoch as its sink mode did.
+"""
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import mindspore as ms
+from mindspore.train import Callback
+
+
+class NonFiniteLoss(RuntimeError):
+    """Training stopped because the loss became NaN or inf."""
+
+
+def _loss_value(outputs):
+    if isinstance(outputs, (tuple, list)):
+        outputs = outputs[0]
+    if isinstance(outputs, ms.Tensor):
+        outputs = outputs.asnumpy()
+    return float(np.mean(outputs))
+
+
+class TrainLogger(Callback):
+    """Per-epoch loss/time lines (original format), optional progress lines, NaN/inf stop."""
+
+    def __init__(self, steps_per_epoch, log_every=0, batch_size=1):
+        super().__init__()
+        self.steps_per_epoch = steps_per_epoch
+        self.log_every = log_every
+        self.batch_size = batch_size
+        self.losses = []
+
+    def on_train_epoch_begin(self, run_context):
+        self.epoch_start = time.time()
+
+    def on_train_step_end(self, run_context):
+        cb = run_context.original_args()
+        loss = _loss_value(cb.net_outputs)
+        epoch, step = cb.cur_epoch_num, (cb.cur_step_num - 1) % self.steps_per_epoch + 1
+        if not math.isfinite(loss):
+            run_context.request_stop()
+            raise NonFiniteLoss(f"loss is {loss} at epoch {epoch} step {step}: training stopped "
+                                "(lower --lr, check the input data, or use --amp_level O0)")
+        self.last_loss = loss
+        if self.log_every and step % self.log_every == 0 and step != self.steps_per_epoch:
+            elapsed = time.time() - self.epoch_start
+            rate = step * self.batch_size / max(elapsed, 1e-9)
+            eta = (self.steps_per_epoch - step) * elapsed / step
+            print(f"  epoch {epoch} step {step}/{self.steps_per_epoch} loss {loss:.4f} "
+                  f"({rate:.2f} clips/s, epoch ETA {eta:.0f} s)", flush=True)
+
+    def on_train_epoch_end(self, run_context):
+        cb = run_context.original_args()
+        elapsed_ms = (time.time() - self.epoch_start) * 1000
+        self.losses.append(self.last_loss)
+        print(f"epoch: {cb.cur_epoch_num} step: {self.steps_per_epoch}, loss is {self.last_loss}", flush=True)
+        print(f"epoch time: {elapsed_ms:.3f} ms, per step time: {elapsed_ms / self.steps_per_epoch:.3f} ms",
+              flush=True)
+
+
+def save_atomic(cell, path):
+    """save_checkpoint under a temporary name, then rename: a killed run leaves no half-written file."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.partial.ckpt")
+    ms.save_checkpoint(cell, str(tmp))
+    tmp.replace(path)
+
+
+class EpochCheckpoint(Callback):
+    """i3d-<epoch>_<steps>.ckpt every `frequency` epochs (network + optimizer state), newest `keep` kept."""
+
+    def __init__(self, folder, steps_per_epoch, frequency=1, keep=16, prefix="i3d"):
+        super().__init__()
+        self.folder = Path(folder)
+        self.steps_per_epoch = steps_per_epoch
+        self.frequency = max(1, frequency)
+        self.keep = keep
+        self.prefix = prefix
+
+    def on_train_epoch_end(self, run_context):
+        cb = run_context.original_args()
+        epoch = cb.cur_epoch_num
+        if epoch % self.frequency and epoch != cb.epoch_num:
+            return
+        save_atomic(cb.train_network, self.folder / f"{self.prefix}-{epoch}_{self.steps_per_epoch}.ckpt")
+        saved = sorted(self.folder.glob(f"{self.prefix}-*_*.ckpt"),
+                       key=lambda p: int(p.stem.split("-")[1].split("_")[0]))
+        for old in saved[:-self.keep] if self.keep > 0 else []:
+            old.unlink()
+
+
+class HeldOutValidation(Callback):
+    """Accuracy on videos held out of the training split after every epoch; best.ckpt keeps the best."""
+
+    def __init__(self, net, source, run_dir, batch_size, evaluate):
+        super().__init__()
+        self.net = net
+        self.source = source
+        self.run_dir = Path(run_dir)
+        self.batch_size = batch_size
+        self.evaluate = evaluate
+        self.best = -1.0
+        best_file = self.run_dir / "best.json"
+        if best_file.exists():  # resumed run: keep competing against the earlier best
+            self.best = json.loads(best_file.read_text())["accuracy"]
+
+    def on_train_epoch_end(self, run_context):
+        cb = run_context.original_args()
+        _, logits, labels = self.evaluate(self.net, self.source, self.batch_size)
+        acc = float((logits.argmax(axis=1) == labels).mean())
+        self.net.set_train(True)
+        improved = acc > self.best
+        print(f"validation (held-out training videos, {len(labels)}): epoch {cb.cur_epoch_num} "
+              f"accuracy {acc:.4f}{'  (best so far, saved best.ckpt)' if improved else ''}", flush=True)
+        if improved:
+            self.best = acc
+            save_atomic(self.net, self.run_dir / "best.ckpt")
+            tmp = self.run_dir / ".best.json.tmp"
+            tmp.write_text(json.dumps({"epoch": cb.cur_epoch_num, "accuracy": acc, "videos": len(labels)}))
+            tmp.replace(self.run_dir / "best.json")

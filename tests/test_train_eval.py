@@ -1,0 +1,184 @@
+"""train.py / eval.py end to end on a tiny real frame tree (PYNATIVE, 32x32 crops, 9 frames)."""
+import json
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import mindspore as ms
+
+from src.i3d import build_i3d
+from src.lr_schedule import step_decay
+from src.data.holdout import hold_out
+from src.data.clip_dataset import ClipDataset
+from tests.conftest import REPO
+from tests.frame_tree import write_annotation, write_flow_video, write_rgb_video
+from tests.helpers_i3d import reinitialise
+
+LABELS = ("left", "right")
+FROZEN = ("Conv3d_", "Mixed_3", "Mixed_4")
+
+
+def run(script, *args, expect=0):
+    proc = subprocess.run([sys.executable, script, *map(str, args)], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == expect, f"{script} exit {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    return proc.stdout + proc.stderr
+
+
+def make_trees(root, train_per_class=3, val_per_class=2, n_frames=10, skip_flow=()):
+    """rgb and flow trees of random-texture videos; the class is the drift direction."""
+    rng = np.random.default_rng(0)
+    videos = []
+    for c, label in enumerate(LABELS):
+        for v in range(train_per_class + val_per_class):
+            key = f"{label}_{v:02d}"
+            subset = "training" if v < train_per_class else "validation"
+            base = rng.integers(0, 255, (40, 200, 3), dtype=np.uint8)
+            step = 3 if c == 0 else -3
+            frames = [np.roll(base, step * i, axis=1)[:, 40:88] for i in range(n_frames)]
+            write_rgb_video(root / "rgb", label, key, frames)
+            if key not in skip_flow:
+                xs = [np.full((40, 48), 128 + 6 * step, np.uint8)] * n_frames
+                ys = [np.full((40, 48), 128, np.uint8)] * n_frames
+                write_flow_video(root / "flow", label, key, xs, ys)
+            videos.append((key, label, subset))
+    write_annotation(root / "ann.json", LABELS, videos)
+    flow_videos = [v for v in videos if v[0] not in skip_flow]
+    write_annotation(root / "ann_flow.json", LABELS, flow_videos)
+    return root
+
+
+TINY = ["--dataset", "hmdb51", "--finetune_num_classes", "2", "--spatial_size", "32", "--train_sample_duration", "9",
+        "--test_sample_duration", "9", "--batch_size", "2", "--context", "py", "--num_workers", "1"]
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    root = make_trees(tmp_path_factory.mktemp("tiny"))
+    for mode in ("rgb", "flow"):
+        net = reinitialise(build_i3d(mode, 400), seed=1)
+        ms.save_checkpoint(net, str(root / f"k400_{mode}.ckpt"))
+    return root
+
+
+def ckpt(path):
+    return {k: v.asnumpy() for k, v in ms.load_checkpoint(str(path)).items()}
+
+
+@pytest.fixture(scope="module")
+def trained(workspace):
+    """One epoch of rgb fine-tuning with a held-out validation video per class."""
+    out = run("train.py", *TINY, "--mode", "rgb", "--video_path", workspace / "rgb",
+              "--annotation_path", workspace / "ann.json", "--checkpoint_path", workspace / "k400_rgb.ckpt",
+              "--num_epochs", "1", "--lr", "0.01", "--lr_de_epochs", "1", "--lr_de_rate", "0.5",
+              "--val_fraction", "0.34", "--run_dir", workspace / "run")
+    return workspace / "run", out
+
+
+def test_train_log_lines_checkpoint_and_frozen_layers(workspace, trained):
+    run_dir, out = trained
+    # the original's log lines, once per epoch
+    assert re.search(r"^epoch: 1 step: 2, loss is [0-9.]+$", out, re.M), out
+    assert re.search(r"^epoch time: [0-9.]+ ms, per step time: [0-9.]+ ms$", out, re.M)
+    assert "step size per epoch: 2" in out
+    assert re.search(r"validation \(held-out training videos, 2\): epoch 1 accuracy", out)
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["train_videos"] == 4 and config["validation_videos"] == 2
+    assert (run_dir / "best.ckpt").exists()
+    after, before = ckpt(run_dir / "checkpoints" / "i3d-1_2.ckpt"), ckpt(workspace / "k400_rgb.ckpt")
+    frozen = [n for n in before if n.startswith(FROZEN)]
+    assert len(frozen) == 45 * 5  # 3 stem + 42 Mixed_3/4 units, weight + 4 BN tensors each
+    for name in frozen:  # weights and BN statistics bit-identical
+        np.testing.assert_array_equal(after[name], before[name], err_msg=name)
+    assert not np.array_equal(after["Mixed_5c_b0.conv3d.weight"], before["Mixed_5c_b0.conv3d.weight"])
+    assert not np.array_equal(after["Mixed_5c_b0.bn.bn2d.moving_mean"], before["Mixed_5c_b0.bn.bn2d.moving_mean"])
+    assert after["logits_conv3d.weight"].shape == (2, 1024, 1, 1, 1)
+    assert int(after["global_step"].reshape(-1)[0]) == 2
+
+
+def test_resume_continues_epoch_and_learning_rate(workspace, trained):
+    run_dir, _ = trained
+    out = run("train.py", *TINY, "--mode", "rgb", "--video_path", workspace / "rgb",
+              "--annotation_path", workspace / "ann.json", "--checkpoint_path", workspace / "k400_rgb.ckpt",
+              "--num_epochs", "2", "--lr", "0.01", "--lr_de_epochs", "1", "--lr_de_rate", "0.5",
+              "--val_fraction", "0.34", "--resume", run_dir)
+    assert "epoch 2 starts at lr 0.005" in out, out
+    assert re.search(r"^epoch: 2 step: 2, loss is", out, re.M) and not re.search(r"^epoch: 1 step", out, re.M)
+    state = ckpt(run_dir / "checkpoints" / "i3d-2_2.ckpt")
+    assert int(state["global_step"].reshape(-1)[0]) == 4
+    # a finished run resumes to nothing
+    assert "already done" in run("train.py", *TINY, "--mode", "rgb", "--video_path", workspace / "rgb",
+                                 "--annotation_path", workspace / "ann.json", "--num_epochs", "2", "--resume", run_dir)
+
+
+def test_eval_is_deterministic_and_complete(workspace, trained, tmp_path):
+    run_dir, _ = trained
+    outputs = []
+    for i in range(2):
+        out = run("eval.py", "--dataset", "hmdb51", "--test_mode", "rgb", "--video_path", workspace / "rgb",
+                  "--annotation_path", workspace / "ann.json", "--rgb_path", run_dir / "checkpoints" / "i3d-1_2.ckpt",
+                  "--spatial_size", "32", "--test_sample_duration", "9", "--batch_size", "3", "--context", "py",
+                  "--output_dir", tmp_path / f"e{i}", "--num_workers", "2")
+        assert re.search(r"^rgb accuracy: [0-9.]+$", out, re.M), out
+        outputs.append(json.loads((tmp_path / f"e{i}" / "rgb_predictions.json").read_text()))
+        assert (tmp_path / f"e{i}" / "rgb_confusion.png").stat().st_size > 0
+    assert outputs[0] == outputs[1]
+    # 4 validation videos with batch 3: the partial last batch is kept, every video once
+    assert sorted(v["video_id"] for v in outputs[0]["videos"]) == ["left_03", "left_04", "right_03", "right_04"]
+    # the whole-video protocol runs too
+    run("eval.py", "--dataset", "hmdb51", "--test_mode", "rgb", "--video_path", workspace / "rgb",
+        "--annotation_path", workspace / "ann.json", "--rgb_path", run_dir / "checkpoints" / "i3d-1_2.ckpt",
+        "--spatial_size", "32", "--test_sample_duration", "0", "--context", "py", "--output_dir", tmp_path / "whole")
+
+
+def test_joint_fuses_and_refuses_mismatched_sets(workspace, trained, tmp_path):
+    run_dir, _ = trained
+    flow = build_i3d("flow", 2)
+    ms.save_checkpoint(reinitialise(flow, seed=3), str(tmp_path / "flow.ckpt"))
+    common = ["--dataset", "hmdb51", "--test_mode", "joint", "--video_path", workspace / "rgb",
+              "--annotation_path", workspace / "ann.json", "--video_path_joint_flow", workspace / "flow",
+              "--rgb_path", run_dir / "checkpoints" / "i3d-1_2.ckpt", "--flow_path", tmp_path / "flow.ckpt",
+              "--spatial_size", "32", "--test_sample_duration", "9", "--context", "py", "--output_dir", tmp_path / "j"]
+    out = run("eval.py", *common, "--annotation_path_joint_flow", workspace / "ann.json")
+    for name in ("rgb", "flow", "joint"):
+        assert re.search(rf"^{name} accuracy: [0-9.]+$", out, re.M), out
+    rgb = json.loads((tmp_path / "j" / "rgb_predictions.json").read_text())["videos"]
+    flw = json.loads((tmp_path / "j" / "flow_predictions.json").read_text())["videos"]
+    joint = json.loads((tmp_path / "j" / "joint_predictions.json").read_text())["videos"]
+    np.testing.assert_allclose(joint[0]["logits"], np.add(rgb[0]["logits"], flw[0]["logits"]), atol=2e-4)
+    # a flow annotation without one of the test videos: refused, naming the difference
+    bad = json.loads((workspace / "ann.json").read_text())
+    del bad["database"]["right_04"]
+    (tmp_path / "bad.json").write_text(json.dumps(bad))
+    out = run("eval.py", *common, "--annotation_path_joint_flow", tmp_path / "bad.json", expect=2)
+    assert "sets differ" in out and "right_04" in out
+
+
+def test_clear_setup_errors(workspace, tmp_path):
+    out = run("train.py", *TINY, "--mode", "flow", "--video_path", workspace / "flow", "--annotation_path",
+              workspace / "ann.json", "--checkpoint_path", workspace / "k400_rgb.ckpt", "--run_dir", tmp_path / "r", expect=2)
+    assert "is a rgb model but --mode is flow" in out
+    out = run("train.py", *TINY, "--mode", "rgb", "--video_path", workspace / "rgb", "--annotation_path",
+              workspace / "ann.json", "--amp_level", "O2", "--run_dir", tmp_path / "r2", expect=2)
+    assert "--amp_level O2 needs GPU or Ascend" in out
+    out = run("eval.py", "--dataset", "hmdb51", "--test_mode", "flow", "--video_path", workspace / "flow",
+              "--annotation_path", workspace / "ann.json", "--flow_path", workspace / "k400_rgb.ckpt", expect=2)
+    assert "rgb model" in out
+
+
+def test_step_decay_schedule():
+    lr = step_decay(0.01, 0.5, 5, num_epochs=40, steps_per_epoch=3)
+    assert lr.shape == (120,)
+    assert lr[0] == pytest.approx(0.01) and lr[14] == pytest.approx(0.01) and lr[15] == pytest.approx(0.005)
+    assert lr[-1] == pytest.approx(0.01 * 0.5 ** 7)  # the original's rgb epochs 36-40: 7.8125e-5
+    assert step_decay(0.01, 0.5, 1, 20, 1, lr_min=1e-4)[-1] == pytest.approx(1e-4)
+
+
+def test_hold_out_takes_training_videos_per_class(workspace):
+    source = ClipDataset(workspace / "rgb", workspace / "ann.json", "rgb", "training", True, 9, 32)
+    train, val = hold_out(source, 0.34, seed=5, val_duration=9)
+    assert len(train) == 4 and len(val) == 2
+    assert {s.label for s in val.samples} == {0, 1} and not val.train
+    assert not {s.video_id for s in train.samples} & {s.video_id for s in val.samples}
+    assert all(s.video_id.endswith(("00", "01", "02")) for s in val.samples)  # never the test split

@@ -1,0 +1,13 @@
+"""Fine-tune (or train) I3D on HMDB51/UCF101 frames in rgb or flow mode. See README, "Training".
+
+    python train.py --dataset hmdb51 --mode rgb --video_path DIR --annotation_path JSON \
+                    --checkpoint_path k400.ckpt [--num_epochs 40] [--resume]
+"""
+import sys
+
+import src  # noqa: F401  (CPU speed switch before MindSpore runs)
+from src.config import train_parser
+from src.trainer import main
+
+if __name__ == "__main__":
+    sys.exit(main(train_parser().parse_args()))
