@@ -2,7 +2,7 @@
 
     python export.py --checkpoint_path CKPT --mode rgb|flow [--file_name i3d_minddir]
                      [--file_format MINDIR|ONNX|AIR] [--batch_size 8] [--sample_duration 64]
-                     [--spatial_size 224] [--num_classes N] [--head avg|max] [--device CPU]
+                     [--spatial_size 224] [--num_classes N] [--head avg|max] [--device CPU|GPU|Ascend]
 
 The input is (batch_size, 3 rgb | 2 flow, sample_duration, spatial_size, spatial_size) float32 in
 [-1, 1]; the output is (batch_size, num_classes) logits. Prints the path written.
@@ -12,15 +12,16 @@ import sys
 
 import src  # noqa: F401  (CPU speed switch before MindSpore runs)
 from src.checkpoint import CheckpointError
+from src.config import DEVICE_TARGETS, MODES
 from src.export import FILE_FORMATS, ExportError, check_request, export_checkpoint
-from src.i3d import HEADS, MODE_CHANNELS
-from src.runtime import DEVICE_TARGETS, configure
+from src.i3d import HEADS
+from src.runtime import configure, installed_device_target
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--checkpoint_path", required=True, help="MindSpore checkpoint to export")
-    p.add_argument("--mode", required=True, choices=tuple(MODE_CHANNELS))
+    p.add_argument("--mode", required=True, choices=MODES)
     p.add_argument("--file_name", default="i3d_minddir", help="output; the format's suffix is appended if missing")
     p.add_argument("--file_format", default="MINDIR", choices=tuple(FILE_FORMATS))
     p.add_argument("--batch_size", type=int, default=8)
@@ -32,7 +33,8 @@ def parse_args(argv=None):
                    help="avg: DeepMind's head; max: the original port's global max pool")
     p.add_argument("--dropout_keep_prob", type=float, default=0.5,
                    help="accepted for compatibility; the export runs in eval mode, where dropout is off")
-    p.add_argument("--device", "--device_target", dest="device", default="CPU", choices=DEVICE_TARGETS)
+    p.add_argument("--device", "--device_target", dest="device", default=None, choices=DEVICE_TARGETS,
+                   help="default: the device the installed MindSpore runs on (the original's default was Ascend)")
     p.add_argument("--device_id", type=int, default=0)
     return p.parse_args(argv)
 
@@ -40,11 +42,12 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     try:
-        check_request(args.file_format, args.device)
-        configure(args.device, "gr", args.device_id)
+        device = args.device or installed_device_target()
+        check_request(args.file_format, device)
+        configure(device, "gr", args.device_id)
         path = export_checkpoint(args.checkpoint_path, args.mode, args.file_name, args.file_format,
                                  args.batch_size, args.sample_duration, args.spatial_size,
-                                 args.num_classes, args.head, args.device)
+                                 args.num_classes, args.head, device)
     except (ExportError, CheckpointError) as exc:
         print(f"export: {exc}", file=sys.stderr)
         return 2

@@ -10,7 +10,6 @@ parameters. MINDIR keeps the network as it is.
 """
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import mindspore as ms
@@ -18,6 +17,7 @@ import numpy as np
 from mindspore import nn
 
 from .checkpoint import CheckpointError, load_i3d
+from .data.atomic import partial_path
 from .i3d import MODE_CHANNELS, I3DHead
 
 FILE_FORMATS = {"MINDIR": ".mindir", "ONNX": ".onnx", "AIR": ".air"}
@@ -75,9 +75,9 @@ def onnx_exportable(net):
 def export_network(net, input_shape, file_name, file_format="MINDIR"):
     """Write `net` (eval mode) for a fixed float32 input shape; returns the final path.
 
-    MindSpore writes into a private temporary folder beside the target (it chmods the folder it
-    writes to and leaves a partial file on failure), then the file is renamed into place, so the
-    target is either the old file or the complete new one.
+    MindSpore writes into a hidden `.<name>.partial-<pid>` folder beside the target (src/data/atomic.py;
+    MindSpore chmods the folder it writes to and may leave a partial file on failure), then the file is
+    renamed into place, so the target is either the old file or the complete new one.
     """
     final = output_path(file_name, file_format).resolve()
     final.parent.mkdir(parents=True, exist_ok=True)
@@ -85,7 +85,9 @@ def export_network(net, input_shape, file_name, file_format="MINDIR"):
     if file_format == "ONNX":
         net = onnx_exportable(net)
     example = ms.Tensor(np.zeros(input_shape, np.float32))
-    tmp_dir = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
+    tmp_dir = partial_path(final)
+    shutil.rmtree(tmp_dir, ignore_errors=True)  # a leftover of a killed run with our pid
+    tmp_dir.mkdir()
     try:
         tmp = tmp_dir / final.name
         if file_format == "ONNX":
