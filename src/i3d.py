@@ -113,7 +113,8 @@ class I3DHead(nn.Cell):
 
     `avg` is DeepMind's head: AvgPool (2,7,7) stride 1 VALID, the window shrunk to the feature map
     where the map is smaller (short clips, small frames). `max` is the original port's global max pool.
-    The pooling is written with means and slices (identical to AvgPool3D to ~1e-8) so ONNX can export it.
+    The pooling is written with means and slices (identical to AvgPool3D to ~1e-8) so ONNX can export it;
+    only maps larger than 7x7 (frames over 224) need a real window pool, see `window_mean`.
     """
 
     def __init__(self, num_classes, head="avg", dropout_keep_prob=1.0):
@@ -146,10 +147,14 @@ class I3DHead(nn.Cell):
         if h <= 7 and w <= 7:
             x = x.mean(axis=(3, 4), keep_dims=True)
         else:
-            x = ops.avg_pool3d(x, (1, 7, 7), 1)
+            x = self.window_mean(x)
         if t >= 2:
             x = (x[:, :, :-1] + x[:, :, 1:]) * 0.5
         return x
+
+    def window_mean(self, x):
+        """Mean of every 7x7 spatial window (stride 1, VALID); src/export.py swaps in an ONNX-exportable form."""
+        return ops.avg_pool3d(x, (1, 7, 7), 1)
 
     def construct(self, x):
         x = self.logits_conv3d(self.dropout(self.pool(x)))
