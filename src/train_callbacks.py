@@ -111,7 +111,7 @@ class HeldOutValidation(Callback):
 
     def on_train_epoch_end(self, run_context):
         cb = run_context.original_args()
-        _, logits, labels = self.evaluate(self.net, self.source, self.batch_size)
+        _, logits, labels = self.evaluate(self.net, self.source, self.batch_size)  # leaves the net in eval mode
         acc = float((logits.argmax(axis=1) == labels).mean())
         self.net.set_train(True)
         improved = acc > self.best

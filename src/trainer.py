@@ -118,7 +118,7 @@ def run(args):
     from .data.clip_dataset import ClipDataset
     from .data.holdout import hold_out
     from .data.mindspore_dataset import to_mindspore
-    from .evaluation import predict_logits
+    from .evaluation import network_forward, predict_logits
     from .lr_schedule import epoch_lr, step_decay
     from .run_folder import default_run_dir, prepare, print_config, write_config
     from .train_callbacks import EpochCheckpoint, HeldOutValidation, TrainLogger
@@ -193,7 +193,7 @@ def run(args):
                  EpochCheckpoint(run_dir / "checkpoints", steps, args.checkpoint_frequency, args.checkpoints_num_keep)]
     if validation is not None:
         callbacks.append(HeldOutValidation(net, validation, run_dir, args.batch_size,
-                                           lambda n, s, b: predict_logits(n, s, b, num_workers=1)))
+                                           lambda n, s, b: predict_logits(network_forward(n), s, b, num_workers=1)))
     net.set_train(True)
     model.train(args.num_epochs, dataset, callbacks=callbacks, dataset_sink_mode=args.sink_mode,
                 initial_epoch=initial_epoch)
