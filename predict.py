@@ -1,7 +1,10 @@
-"""Top-k predictions of an I3D checkpoint for one video, GIF, frame folder or .npy clip.
+"""Top-k predictions of an I3D checkpoint or exported MINDIR for one video, GIF, frame folder or .npy clip.
 
-    python predict.py INPUT --checkpoint CKPT [--mode rgb|flow] [--labels FILE] [--top_k 5]
-                      [--num_frames N] [--save_logits OUT.npy]
+    python predict.py INPUT (--checkpoint CKPT | --mindir FILE.mindir) [--mode rgb|flow] [--labels FILE]
+                      [--top_k 5] [--num_frames N] [--save_logits OUT.npy]
+
+A MINDIR (export.py) has a fixed clip shape: longer clips are cut to its first T frames, shorter
+ones and other frame sizes (set --crop to the exported --spatial_size) are an error.
 """
 import argparse
 import sys
@@ -12,20 +15,23 @@ import src  # noqa: F401  (CPU speed switch before MindSpore runs)
 from src.checkpoint import CheckpointError, load_i3d
 from src.data.video import VideoReadError
 from src.inference import load_clip, read_labels, to_network_input, top_k_lines
+from src.mindir_runner import MindirError, fit_clip, load_mindir
 from src.runtime import configure
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("input", help="video file, GIF, frame folder, or .npy (T,H,W,C) in [-1,1]")
-    p.add_argument("--checkpoint", required=True, help="MindSpore checkpoint (see pt2ckpt.py)")
+    model = p.add_mutually_exclusive_group(required=True)
+    model.add_argument("--checkpoint", help="MindSpore checkpoint (see pt2ckpt.py)")
+    model.add_argument("--mindir", help="MINDIR written by export.py (its --head and shape are fixed in it)")
     p.add_argument("--mode", choices=("rgb", "flow"), default="rgb")
     p.add_argument("--labels", help="class names, one per line (e.g. Kinetics-400 label_map.txt)")
     p.add_argument("--top_k", type=int, default=5)
     p.add_argument("--num_frames", type=int, default=0, help="use only the first N frames (0 = all)")
     p.add_argument("--resize", type=int, default=256, help="short side before the centre crop")
     p.add_argument("--crop", type=int, default=224, help="centre crop size")
-    p.add_argument("--head", choices=("avg", "max"), default="avg")
+    p.add_argument("--head", choices=("avg", "max"), default="avg", help="with --checkpoint")
     p.add_argument("--save_logits", help="write the time-averaged logits (num_classes,) as .npy")
     p.add_argument("--device_target", default="CPU", choices=("CPU", "GPU", "Ascend"))
     p.add_argument("--context", default="gr", choices=("gr", "py"))
@@ -39,17 +45,24 @@ def main(argv=None):
 
     try:
         clip = load_clip(args.input, args.mode, args.resize, args.crop, args.num_frames)
-        net = load_i3d(args.checkpoint, mode=args.mode, head=args.head)
+        if args.mindir:
+            model = load_mindir(args.mindir)
+            clip = fit_clip(clip, model, args.mode)
+            num_classes, source = model.num_classes, "--mindir model"
+        else:
+            net = load_i3d(args.checkpoint, mode=args.mode, head=args.head)
+            net.set_train(False)
+            model = lambda batch: net(ms.Tensor(batch)).asnumpy()  # noqa: E731
+            num_classes, source = net.num_classes, "checkpoint"
         labels = read_labels(args.labels) if args.labels else None
-    except (CheckpointError, VideoReadError, ValueError, OSError) as exc:
+    except (CheckpointError, MindirError, VideoReadError, ValueError, OSError) as exc:
         print(f"predict: {exc}", file=sys.stderr)
         return 2
-    if labels is not None and len(labels) != net.num_classes:
-        print(f"predict: --labels {args.labels} has {len(labels)} names but the checkpoint has "
-              f"{net.num_classes} classes", file=sys.stderr)
+    if labels is not None and len(labels) != num_classes:
+        print(f"predict: --labels {args.labels} has {len(labels)} names but the {source} has "
+              f"{num_classes} classes", file=sys.stderr)
         return 2
-    net.set_train(False)
-    logits = net(ms.Tensor(to_network_input(clip))).asnumpy()[0]
+    logits = model(to_network_input(clip))[0]
     t, h, w, _ = clip.shape
     print(f"top-{args.top_k} for {args.input} ({t} frames, {w}x{h}, {args.mode}):")
     for line in top_k_lines(logits, labels, args.top_k):

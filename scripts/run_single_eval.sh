@@ -5,13 +5,15 @@
 # Log: ./single_eval_<mode>_log.txt
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
-if [ $# -ne 4 ] && [ $# -lt 6 ]; then
+# short form: exactly 4 positional arguments (eval.py flags may follow, starting with --)
+if [ $# -ge 5 ] && [[ "$5" == --* ]]; then SHORT=1; elif [ $# -eq 4 ]; then SHORT=1; else SHORT=0; fi
+if [ "$SHORT" = 0 ] && [ $# -lt 6 ]; then
     sed -n '2,5p' "${BASH_SOURCE[0]}" >&2
     exit 2
 fi
 DEVICE_ID=$1; MODE=$2; DATASET=$3; CKPT=$4
 check_dataset "$DATASET"; check_mode "$MODE"
-if [ $# -ge 6 ]; then
+if [ "$SHORT" = 0 ]; then
     VIDEO_PATH=$5; ANNOTATION_PATH=$6; shift 6
 else
     VIDEO_PATH=$(default_video_path "$DATASET" "$MODE"); ANNOTATION_PATH=$(default_annotation_path "$DATASET" "$MODE"); shift 4

@@ -5,13 +5,15 @@
 # Log: ./output_standalone/<dataset>_<mode>_device<id>_log.txt. I3D_BACKGROUND=1 runs it with nohup in the background.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
-if [ $# -ne 4 ] && [ $# -lt 7 ]; then
+# short form: exactly 4 positional arguments (train.py flags may follow, starting with --)
+if [ $# -ge 5 ] && [[ "$5" == --* ]]; then SHORT=1; elif [ $# -eq 4 ]; then SHORT=1; else SHORT=0; fi
+if [ "$SHORT" = 0 ] && [ $# -lt 7 ]; then
     sed -n '2,6p' "${BASH_SOURCE[0]}" >&2
     exit 2
 fi
 DEVICE_ID=$1; DATASET=$2; MODE=$3; EPOCHS=$4
 check_dataset "$DATASET"; check_mode "$MODE"
-if [ $# -ge 7 ]; then
+if [ "$SHORT" = 0 ]; then
     resolve_train_paths "$DATASET" "$MODE" "$5" "$6" "$7"; shift 7
 else
     resolve_train_paths "$DATASET" "$MODE"; shift 4

@@ -69,6 +69,9 @@ def train_parser():
                    help="comma-separated endpoint prefixes that are trained; the rest is frozen")
     p.add_argument("--optimizer", default="adam", choices=("adam", "SGD", "sgd", "rmsprop"))
     p.add_argument("--lr", type=float, default=0.01)
+    p.add_argument("--bn_momentum", type=float, default=0.99,
+                   help="weight of the old BN running value (0.99 = PyTorch 0.01, DeepMind/piergiaj); lower it "
+                        "for short fine-tunes so the running statistics catch up with the new data")
     p.add_argument("--lr_de_rate", type=float, default=0.5)
     p.add_argument("--lr_de_epochs", type=int, default=5)
     p.add_argument("--lr_min", type=float, default=0.0, help="learning-rate floor of the step decay")
@@ -81,6 +84,8 @@ def train_parser():
     p.add_argument("--val_fraction", type=float, default=0.0,
                    help="hold out this fraction of the TRAINING split (per class) to validate after each "
                         "epoch and keep best.ckpt; the test split is never used for choosing")
+    add_bool(p, "flip", True, "random horizontal mirroring in training; turn it off (--no-flip) when mirroring "
+                              "changes the class (e.g. moving left vs right)")
     p.add_argument("--log_every", type=int, default=0, help="also print a progress line every N steps")
     add_bool(p, "no_eval", False, "skip per-epoch validation even with --val_fraction")
     add_bool(p, "sink_mode", False, "dataset sink mode (GPU/Ascend)")

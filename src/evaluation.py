@@ -14,12 +14,21 @@ import numpy as np
 from .data.mindspore_dataset import eval_video_ids, to_mindspore
 
 
-def predict_logits(net, source, batch_size=8, num_workers=1, progress_every=0, label=""):
-    """(video ids, logits (N, C) float32, labels (N,)) in the source's index order."""
+def network_forward(net):
+    """numpy (N, C, T, H, W) -> numpy logits through a MindSpore network in eval mode."""
     import mindspore as ms
-    import time
 
     net.set_train(False)
+    return lambda clips: net(ms.Tensor(clips)).asnumpy()
+
+
+def predict_logits(forward, source, batch_size=8, num_workers=1, progress_every=0, label=""):
+    """(video ids, logits (N, C) float32, labels (N,)) in the source's index order.
+
+    forward: numpy clips -> numpy logits (network_forward(net), or an exported MINDIR's runner).
+    """
+    import time
+
     ids, logits, labels = [], [], []
     start = time.time()
     if source.sample_duration == 0:  # whole video: clip lengths differ, one video at a time
@@ -31,7 +40,7 @@ def predict_logits(net, source, batch_size=8, num_workers=1, progress_every=0, l
         ids = eval_video_ids(source)
     done = 0
     for clips, targets in batches:
-        logits.append(net(ms.Tensor(clips)).asnumpy())
+        logits.append(np.asarray(forward(clips)))
         labels.append(np.asarray(targets).reshape(-1))
         done += len(labels[-1])
         if progress_every and (done // batch_size) % progress_every == 0:

@@ -33,26 +33,45 @@ def stream_inputs(args):
     return streams
 
 
-def evaluate_stream(args, stream, ckpt, video_path, annotation_path):
+def load_model(args, stream, path):
+    """(numpy forward function, number of classes) from a checkpoint or an exported .mindir."""
     from .checkpoint import load_i3d
+    from .evaluation import network_forward
+    from .i3d import MODE_CHANNELS
+    from .mindir_runner import load_mindir
+
+    flag = f"--{stream}_path"
+    if str(path).lower().endswith(".mindir"):
+        runner = load_mindir(path, flag=flag)
+        if runner.clip_shape[0] != MODE_CHANNELS[stream]:
+            raise EvalSetupError(f"{flag} {path} takes {runner.clip_shape[0]}-channel clips, not {stream}")
+        if args.test_sample_duration == 0:
+            raise EvalSetupError(f"{flag} {path}: an exported MINDIR has a fixed clip length; the whole-video "
+                                 "protocol (--test_sample_duration 0) needs a checkpoint")
+        return runner, runner.num_classes
+    net = load_i3d(path, mode=stream, flag=flag, head=args.head)
+    return network_forward(net), net.num_classes
+
+
+def evaluate_stream(args, stream, ckpt, video_path, annotation_path):
     from .data.clip_dataset import ClipDataset
     from .evaluation import predict_logits
 
-    net = load_i3d(ckpt, mode=stream, flag=f"--{stream}_path", head=args.head)
-    if args.num_classes and args.num_classes != net.num_classes:
-        raise EvalSetupError(f"--{stream}_path {ckpt} has {net.num_classes} classes but --num_classes is "
+    forward, num_classes = load_model(args, stream, ckpt)
+    if args.num_classes and args.num_classes != num_classes:
+        raise EvalSetupError(f"--{stream}_path {ckpt} has {num_classes} classes but --num_classes is "
                              f"{args.num_classes}")
     source = ClipDataset(video_path, annotation_path, stream, args.subset, False, args.test_sample_duration,
                          args.spatial_size, args.seed)
-    if len(source.labels) != net.num_classes:
+    if len(source.labels) != num_classes:
         raise EvalSetupError(f"{annotation_path} has {len(source.labels)} classes but --{stream}_path {ckpt} has "
-                             f"{net.num_classes}")
+                             f"{num_classes}")
     print(f"checkpoint: {ckpt}")
     print(f"Found {len(source)} {args.subset} examples ({stream})")
     print(f"total steps: {-(-len(source) // args.batch_size) if args.test_sample_duration else len(source)}")
     print("running evaluation", flush=True)
     every = max(1, 50 // args.batch_size)
-    return predict_logits(net, source, args.batch_size, args.num_workers, progress_every=every,
+    return predict_logits(forward, source, args.batch_size, args.num_workers, progress_every=every,
                           label=f"[{stream}] "), source.labels
 
 

@@ -51,14 +51,14 @@ class Unit3D(nn.Cell):
     """Conv3d (TF SAME) -> BatchNorm3d -> ReLU, with the attribute names that fix the checkpoint names."""
 
     def __init__(self, in_channels, out_channels, kernel_size=(1, 1, 1), stride=(1, 1, 1),
-                 conv_name="conv3d", bn_name="bn"):
+                 conv_name="conv3d", bn_name="bn", bn_momentum=BN_MOMENTUM):
         super().__init__()
         self.conv_name = conv_name
         self.bn_name = bn_name
         setattr(self, conv_name, nn.Conv3d(
             in_channels, out_channels, kernel_size, stride=stride, pad_mode="same", has_bias=False,
             weight_init=HeNormal(mode="fan_out")))
-        bn = nn.BatchNorm3d(out_channels, eps=BN_EPS, momentum=BN_MOMENTUM, affine=True)
+        bn = nn.BatchNorm3d(out_channels, eps=BN_EPS, momentum=bn_momentum, affine=True)
         # DeepMind's BN has no scale: keep gamma (ones) for the checkpoint names, never train it.
         bn.bn2d.gamma.requires_grad = False
         setattr(self, bn_name, bn)
@@ -79,7 +79,7 @@ class Unit3D(nn.Cell):
 class InceptionBlock(nn.Cell):
     """Four branches (1x1 | 1x1-3x3 | 1x1-3x3 | maxpool-1x1) concatenated on channels."""
 
-    def __init__(self, prefix, in_channels, channels):
+    def __init__(self, prefix, in_channels, channels, bn_momentum=BN_MOMENTUM):
         super().__init__()
         self.prefix = prefix
         b0, b1a, b1b, b2a, b2b, b3b = channels
@@ -92,7 +92,7 @@ class InceptionBlock(nn.Cell):
             "b3b": (in_channels, b3b, (1, 1, 1)),
         }
         for unit, (cin, cout, kernel) in specs.items():
-            setattr(self, f"{prefix}_{unit}", Unit3D(cin, cout, kernel))
+            setattr(self, f"{prefix}_{unit}", Unit3D(cin, cout, kernel, bn_momentum=bn_momentum))
         setattr(self, f"{prefix}_b3a", nn.MaxPool3d((3, 3, 3), (1, 1, 1), pad_mode="same"))
         self.concat = ops.Concat(axis=1)
 
@@ -113,7 +113,8 @@ class I3DHead(nn.Cell):
 
     `avg` is DeepMind's head: AvgPool (2,7,7) stride 1 VALID, the window shrunk to the feature map
     where the map is smaller (short clips, small frames). `max` is the original port's global max pool.
-    The pooling is written with means and slices (identical to AvgPool3D to ~1e-8) so ONNX can export it.
+    The pooling is written with means and slices (identical to AvgPool3D to ~1e-8) so ONNX can export it;
+    only maps larger than 7x7 (frames over 224) need a real window pool, see `window_mean`.
     """
 
     def __init__(self, num_classes, head="avg", dropout_keep_prob=1.0):
@@ -146,10 +147,14 @@ class I3DHead(nn.Cell):
         if h <= 7 and w <= 7:
             x = x.mean(axis=(3, 4), keep_dims=True)
         else:
-            x = ops.avg_pool3d(x, (1, 7, 7), 1)
+            x = self.window_mean(x)
         if t >= 2:
             x = (x[:, :, :-1] + x[:, :, 1:]) * 0.5
         return x
+
+    def window_mean(self, x):
+        """Mean of every 7x7 spatial window (stride 1, VALID); src/export.py swaps in an ONNX-exportable form."""
+        return ops.avg_pool3d(x, (1, 7, 7), 1)
 
     def construct(self, x):
         x = self.logits_conv3d(self.dropout(self.pool(x)))
@@ -163,8 +168,10 @@ class InceptionI3D(nn.Cell):
     """
 
     def __init__(self, num_classes=400, in_channels=3, head="avg", dropout_keep_prob=1.0,
-                 final_endpoint="logits"):
+                 final_endpoint="logits", bn_momentum=BN_MOMENTUM):
         super().__init__()
+        if not 0.0 <= bn_momentum < 1.0:
+            raise ValueError(f"bn_momentum (weight of the old running value) must be in [0, 1), got {bn_momentum}")
         if final_endpoint not in VALID_ENDPOINTS:
             raise ValueError(f"unknown final_endpoint {final_endpoint!r}; valid: {VALID_ENDPOINTS}")
         if in_channels not in (2, 3):
@@ -176,7 +183,7 @@ class InceptionI3D(nn.Cell):
         endpoints = []
         channels = in_channels
         for name in VALID_ENDPOINTS:
-            cell, channels = self._make_endpoint(name, channels, num_classes, head, dropout_keep_prob)
+            cell, channels = self._make_endpoint(name, channels, num_classes, head, dropout_keep_prob, bn_momentum)
             self.insert_child_to_cell(name, cell)
             endpoints.append(name)
             if name == final_endpoint:
@@ -184,7 +191,7 @@ class InceptionI3D(nn.Cell):
         self.endpoints = tuple(endpoints)
 
     @staticmethod
-    def _make_endpoint(name, cin, num_classes, head, dropout_keep_prob):
+    def _make_endpoint(name, cin, num_classes, head, dropout_keep_prob, bn_momentum):
         stems = {"Conv3d_1a_7x7": (64, (7, 7, 7), (2, 2, 2)),
                  "Conv3d_2b_1x1": (64, (1, 1, 1), (1, 1, 1)),
                  "Conv3d_2c_3x3": (192, (3, 3, 3), (1, 1, 1))}
@@ -194,13 +201,14 @@ class InceptionI3D(nn.Cell):
                  "MaxPool3d_5a_2x2": ((2, 2, 2), (2, 2, 2))}
         if name in stems:
             cout, kernel, stride = stems[name]
-            return Unit3D(cin, cout, kernel, stride, conv_name=name, bn_name=name + "_bn"), cout
+            return Unit3D(cin, cout, kernel, stride, conv_name=name, bn_name=name + "_bn",
+                          bn_momentum=bn_momentum), cout
         if name in pools:
             kernel, stride = pools[name]
             return nn.MaxPool3d(kernel, stride, pad_mode="same"), cin
         if name in INCEPTION_CHANNELS:
             channels = INCEPTION_CHANNELS[name]
-            return InceptionBlock(name, cin, channels), inception_out_channels(channels)
+            return InceptionBlock(name, cin, channels, bn_momentum), inception_out_channels(channels)
         return I3DHead(num_classes, head, dropout_keep_prob), num_classes
 
     def construct(self, x):

@@ -9,10 +9,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .data.video import VideoReadError, read_frames
-
-FLOW_X, FLOW_Y = "image_{:05d}x.jpg", "image_{:05d}y.jpg"
-
+from .data.clip_loader import load_clip as load_flow_clip
+from .data.frame_count import count_frames
+from .data.video import read_frames
 
 def resize_short_side(frame, size):
     h, w = frame.shape[:2]
@@ -32,24 +31,6 @@ def centre_crop(frame, size):
     return frame[top:top + size, left:left + size]
 
 
-def read_flow_folder(folder):
-    """uint8 (T, H, W, 2) from `image_%05dx.jpg` / `image_%05dy.jpg` (x = horizontal)."""
-    folder = Path(folder)
-    frames, k = [], 1
-    while (folder / FLOW_X.format(k)).exists():
-        pair = []
-        for pattern in (FLOW_X, FLOW_Y):
-            img = cv2.imread(str(folder / pattern.format(k)), cv2.IMREAD_GRAYSCALE)
-            if img is None:
-                raise VideoReadError(folder / pattern.format(k), "unreadable or missing flow frame")
-            pair.append(img)
-        frames.append(np.stack(pair, axis=-1))
-        k += 1
-    if not frames:
-        raise VideoReadError(folder, "folder holds no image_%05dx.jpg flow frames")
-    return frames
-
-
 def load_clip(path, mode="rgb", resize=256, crop=224, num_frames=None):
     """float32 (T, H, W, C) in [-1, 1] for the network (C = 3 rgb, 2 flow)."""
     path = Path(path)
@@ -64,14 +45,13 @@ def load_clip(path, mode="rgb", resize=256, crop=224, num_frames=None):
         if mode == "flow":
             if not path.is_dir():
                 raise ValueError(f"{path}: flow input must be a folder of image_%05dx/y.jpg frames or a .npy")
-            frames = read_flow_folder(path)
+            # flow is centre-cropped only: rescaling would change the stored pixel displacements
+            n = count_frames(path)
+            clip = load_flow_clip(path, range(1, n + 1), "flow", crop).transpose(1, 2, 3, 0)
         else:
-            frames = read_frames(path)
-        frames = [centre_crop(f if min(f.shape[:2]) == crop else resize_short_side(f, resize), crop)
-                  for f in frames]
-        clip = np.stack(frames).astype(np.float32) / 127.5 - 1.0
-        if clip.ndim == 3:
-            clip = clip[..., None]
+            frames = [centre_crop(f if min(f.shape[:2]) == crop else resize_short_side(f, resize), crop)
+                      for f in read_frames(path)]
+            clip = np.stack(frames).astype(np.float32) / 127.5 - 1.0
     if num_frames:
         clip = clip[:num_frames]
     return clip

@@ -39,6 +39,7 @@ class TrainLogger(Callback):
 
     def on_train_epoch_begin(self, run_context):
         self.epoch_start = time.time()
+        self.epoch_losses = []
 
     def on_train_step_end(self, run_context):
         cb = run_context.original_args()
@@ -49,6 +50,7 @@ class TrainLogger(Callback):
             raise NonFiniteLoss(f"loss is {loss} at epoch {epoch} step {step}: training stopped "
                                 "(lower --lr, check the input data, or use --amp_level O0)")
         self.last_loss = loss
+        self.epoch_losses.append(loss)
         if self.log_every and step % self.log_every == 0 and step != self.steps_per_epoch:
             elapsed = time.time() - self.epoch_start
             rate = step * self.batch_size / max(elapsed, 1e-9)
@@ -59,8 +61,10 @@ class TrainLogger(Callback):
     def on_train_epoch_end(self, run_context):
         cb = run_context.original_args()
         elapsed_ms = (time.time() - self.epoch_start) * 1000
-        self.losses.append(self.last_loss)
+        self.losses.append(float(np.mean(self.epoch_losses)))
+        # the original's line shows the last step's loss; the mean over the epoch follows on its own line
         print(f"epoch: {cb.cur_epoch_num} step: {self.steps_per_epoch}, loss is {self.last_loss}", flush=True)
+        print(f"epoch {cb.cur_epoch_num} mean loss: {self.losses[-1]:.6f}", flush=True)
         print(f"epoch time: {elapsed_ms:.3f} ms, per step time: {elapsed_ms / self.steps_per_epoch:.3f} ms",
               flush=True)
 
@@ -113,7 +117,7 @@ class HeldOutValidation(Callback):
 
     def on_train_epoch_end(self, run_context):
         cb = run_context.original_args()
-        _, logits, labels = self.evaluate(self.net, self.source, self.batch_size)
+        _, logits, labels = self.evaluate(self.net, self.source, self.batch_size)  # leaves the net in eval mode
         acc = float((logits.argmax(axis=1) == labels).mean())
         self.net.set_train(True)
         improved = acc > self.best

@@ -11,8 +11,8 @@ from .runtime import configure
 AUTO_AMP = {"CPU": "O0", "GPU": "O2", "Ascend": "O3"}
 # Settings that define the network and its trainable part: a resumed run keeps the run's own.
 STRUCTURAL = ("mode", "dataset", "head", "finetune_num_classes", "finetune_prefixes", "checkpoint_path",
-              "spatial_size", "train_sample_duration", "optimizer", "lr", "lr_de_rate", "lr_de_epochs",
-              "lr_min", "batch_size", "val_fraction", "seed")
+              "spatial_size", "train_sample_duration", "optimizer", "lr", "bn_momentum", "lr_de_rate", "lr_de_epochs",
+              "lr_min", "batch_size", "val_fraction", "seed", "flip")
 
 
 class TrainingSetupError(ValueError):
@@ -44,7 +44,7 @@ def build_network(args, resuming):
     from .finetune import freeze_all_but, parse_prefixes
     from .i3d import build_i3d
 
-    kwargs = {"head": args.head, "dropout_keep_prob": args.dropout_keep_prob}
+    kwargs = {"head": args.head, "dropout_keep_prob": args.dropout_keep_prob, "bn_momentum": args.bn_momentum}
     if not args.checkpoint_path:
         net = build_i3d(args.mode, args.finetune_num_classes, **kwargs)
         return net, net.trainable_params()
@@ -112,7 +112,7 @@ def run(args):
     from .data.clip_dataset import ClipDataset
     from .data.holdout import hold_out
     from .data.mindspore_dataset import to_mindspore
-    from .evaluation import predict_logits
+    from .evaluation import network_forward, predict_logits
     from .lr_schedule import epoch_lr, step_decay
     from .run_folder import ShardRecord, default_run_dir, prepare, print_config, write_config
     from .train_callbacks import AverageBatchNormStatistics, EpochCheckpoint, HeldOutValidation, TrainLogger
@@ -137,7 +137,7 @@ def run(args):
         return 0
 
     source = ClipDataset(args.video_path, args.annotation_path, args.mode, "training", True,
-                         args.train_sample_duration, args.spatial_size, args.seed)
+                         args.train_sample_duration, args.spatial_size, args.seed, flip=args.flip)
     if len(source.labels) != args.finetune_num_classes:
         raise TrainingSetupError(f"--annotation_path {args.annotation_path} has {len(source.labels)} classes but "
                                  f"--finetune_num_classes is {args.finetune_num_classes}")
@@ -192,7 +192,7 @@ def run(args):
     callbacks += [EpochCheckpoint(run_dir / "checkpoints", steps, args.checkpoint_frequency, args.checkpoints_num_keep)]
     if validation is not None:
         callbacks.append(HeldOutValidation(net, validation, run_dir, args.batch_size,
-                                           lambda n, s, b: predict_logits(n, s, b, num_workers=1)))
+                                           lambda n, s, b: predict_logits(network_forward(n), s, b, num_workers=1)))
     net.set_train(True)
     model.train(args.num_epochs, dataset, callbacks=callbacks, dataset_sink_mode=args.sink_mode,
                 initial_epoch=initial_epoch)

@@ -49,3 +49,11 @@ def test_plan_mirrors_and_flow_x_inverts():
     x = np.array([[0, 100, 255]], dtype=np.uint8)
     invert_flow_x(x)
     assert x.tolist() == [[255, 155, 0]]
+
+
+def test_no_flip_keeps_crops_and_never_mirrors():
+    """--no-flip (direction-sensitive classes): the same crop positions for a seed, never a mirror."""
+    with_flip = [random_plan(6, 7, 4, np.random.default_rng(i)) for i in range(50)]
+    without = [random_plan(6, 7, 4, np.random.default_rng(i), flip=False) for i in range(50)]
+    assert any(p.flip for p in with_flip) and not any(p.flip for p in without)
+    assert [(p.top, p.left) for p in with_flip] == [(p.top, p.left) for p in without]

@@ -77,4 +77,17 @@ def test_clear_errors(k400, tmp_path):
     folder.mkdir()
     proc = subprocess.run([sys.executable, "predict.py", str(folder), "--checkpoint", str(k400), "--mode", "flow"],
                           cwd=REPO, capture_output=True, text=True)
-    assert proc.returncode == 2 and "image_%05dx.jpg" in proc.stderr
+    assert proc.returncode == 2 and "image_%05dx/y.jpg" in proc.stderr
+
+
+def test_flow_frame_folder(tmp_path):
+    """A flow folder (x/y JPEGs at 240x320) is centre-cropped, not rescaled, and runs through a flow model."""
+    flow_ckpt = tmp_path / "flow.ckpt"
+    convert_file(shared_path("pretrained", "i3djax_rgb_scratch_k400.npz"), flow_ckpt, mode="flow", rgb_to_flow=True)
+    folder = tmp_path / "flow"
+    folder.mkdir()
+    for i in range(1, 11):
+        cv2.imwrite(str(folder / f"image_{i:05d}x.jpg"), np.full((240, 320), 140, np.uint8))
+        cv2.imwrite(str(folder / f"image_{i:05d}y.jpg"), np.full((240, 320), 128, np.uint8))
+    out = run_predict(folder, "--checkpoint", flow_ckpt, "--mode", "flow", "--top_k", 3)
+    assert "10 frames, 224x224, flow" in out and len(ranked_labels(out)) == 3

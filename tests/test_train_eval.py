@@ -182,3 +182,23 @@ def test_hold_out_takes_training_videos_per_class(workspace):
     assert {s.label for s in val.samples} == {0, 1} and not val.train
     assert not {s.video_id for s in train.samples} & {s.video_id for s in val.samples}
     assert all(s.video_id.endswith(("00", "01", "02")) for s in val.samples)  # never the test split
+
+
+def test_eval_runs_an_exported_mindir(workspace, trained, tmp_path):
+    """eval.py takes an exported MINDIR in place of the checkpoint and gives the same logits."""
+    run_dir, _ = trained
+    ckpt_file = run_dir / "checkpoints" / "i3d-1_2.ckpt"
+    run("export.py", "--checkpoint_path", ckpt_file, "--mode", "rgb", "--file_name", tmp_path / "tiny",
+        "--file_format", "MINDIR", "--batch_size", "2", "--sample_duration", "9", "--spatial_size", "32")
+    common = ["--dataset", "hmdb51", "--test_mode", "rgb", "--video_path", workspace / "rgb", "--annotation_path",
+              workspace / "ann.json", "--spatial_size", "32", "--test_sample_duration", "9", "--batch_size", "3"]
+    results = {}
+    for name, model in (("ckpt", ckpt_file), ("mindir", tmp_path / "tiny.mindir")):
+        run("eval.py", *common, "--rgb_path", model, "--output_dir", tmp_path / name)
+        results[name] = json.loads((tmp_path / name / "rgb_predictions.json").read_text())["videos"]
+    assert [v["video_id"] for v in results["ckpt"]] == [v["video_id"] for v in results["mindir"]]
+    for a, b in zip(results["ckpt"], results["mindir"]):
+        np.testing.assert_allclose(a["logits"], b["logits"], atol=1e-4)
+    out = run("eval.py", *common[:-4], "--spatial_size", "32", "--test_sample_duration", "0",
+              "--rgb_path", tmp_path / "tiny.mindir", expect=2)
+    assert "fixed clip length" in out

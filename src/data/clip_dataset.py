@@ -22,7 +22,7 @@ class ClipDataset:
     """
 
     def __init__(self, video_path, annotation_path, mode, subset, train, sample_duration=64,
-                 spatial_size=224, seed=0, uint8=False):
+                 spatial_size=224, seed=0, uint8=False, flip=True):
         if train and not sample_duration:
             raise ValueError("training needs a fixed sample_duration (0 = whole video is for eval)")
         self.samples, self.labels = build_index(video_path, annotation_path, subset, mode)
@@ -32,6 +32,7 @@ class ClipDataset:
         self.spatial_size = int(spatial_size)
         self.seed = int(seed)
         self.load = load_clip_uint8 if uint8 else load_clip
+        self.flip = flip  # training mirror; off for classes that mirroring would swap (left vs right)
 
     def __len__(self):
         return len(self.samples)
@@ -50,7 +51,7 @@ class ClipDataset:
         sample = self.samples[index]
         rng = self.rng(epoch, index) if self.train else None
         frames = clip_indices(sample.n_frames, self.sample_duration, rng)
-        clip = self.load(sample.video_dir, frames, self.mode, self.spatial_size, rng)
+        clip = self.load(sample.video_dir, frames, self.mode, self.spatial_size, rng, self.flip)
         return clip, np.array(sample.label, dtype=np.int32)
 
     def __getitem__(self, key):

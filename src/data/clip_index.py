@@ -8,6 +8,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from src.data import n_frames as n_frames_file
+from src.data.video import VideoReadError
+
 MODES = ("rgb", "flow")
 SUBSETS = ("training", "validation")
 
@@ -39,19 +42,14 @@ def mode_channels(mode):
 
 
 def read_n_frames(video_dir):
-    """The integer in `<video_dir>/n_frames` (with or without a trailing newline, '64' or '64.0')."""
-    path = Path(video_dir) / "n_frames"
+    """The frame count in `<video_dir>/n_frames`, which must be positive for a clip to be drawn."""
     try:
-        text = path.read_text().strip()
-    except FileNotFoundError:
-        raise DatasetIndexError(f"{path}: missing (run generate_n_frames.py on this frame tree)") from None
-    try:
-        value = float(text)
-    except ValueError:
-        raise DatasetIndexError(f"{path}: expected an integer frame count, found {text!r}") from None
-    if value != int(value) or value <= 0:
-        raise DatasetIndexError(f"{path}: frame count must be a positive integer, found {text!r}")
-    return int(value)
+        n = n_frames_file.read_n_frames(video_dir)
+    except VideoReadError as exc:
+        raise DatasetIndexError(str(exc)) from None
+    if n <= 0:
+        raise DatasetIndexError(f"{Path(video_dir) / 'n_frames'}: frame count must be positive, found {n}")
+    return n
 
 
 def load_annotation(annotation_path):

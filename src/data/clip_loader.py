@@ -44,11 +44,11 @@ def scale_clip(clip):
     return cv2.addWeighted(flat, 1 / 127.5, flat, 0, -1, dtype=cv2.CV_32F).reshape(clip.shape)
 
 
-def load_clip_uint8(video_dir, indices, mode, size, rng=None):
+def load_clip_uint8(video_dir, indices, mode, size, rng=None, flip=True):
     """Frames `indices` (1-based) of `video_dir` as uint8 (C, T, size, size), cropped and mirrored.
 
-    With `rng` the crop position and mirror are random (train, drawn once for the clip); without,
-    the centre crop and no mirror (eval). Loop-padded indices are decoded once.
+    With `rng` the crop position and mirror are random (train, drawn once for the clip; no mirror with
+    flip=False); without, the centre crop and no mirror (eval). Loop-padded indices are decoded once.
     """
     unique, inverse = np.unique(np.asarray(indices), return_inverse=True)
     buffer = plan = shape = None
@@ -57,7 +57,7 @@ def load_clip_uint8(video_dir, indices, mode, size, rng=None):
         if plan is None:
             shape = images[0].shape[:2]
             where = frame_path(video_dir, index, mode_channels(mode)[0])
-            plan = random_plan(*shape, size, rng, where) if rng is not None else center_plan(*shape, size, where)
+            plan = random_plan(*shape, size, rng, where, flip) if rng is not None else center_plan(*shape, size, where)
             buffer = np.empty((3 if mode == "rgb" else len(images), len(unique), size, size), dtype=np.uint8)
         for channel, image in zip(mode_channels(mode), images):
             if image.shape[:2] != shape:
@@ -69,6 +69,6 @@ def load_clip_uint8(video_dir, indices, mode, size, rng=None):
     return buffer if np.array_equal(inverse, np.arange(len(inverse))) else buffer[:, inverse]
 
 
-def load_clip(video_dir, indices, mode, size, rng=None):
+def load_clip(video_dir, indices, mode, size, rng=None, flip=True):
     """Like load_clip_uint8, scaled to float32 in [-1, 1] (the network's input)."""
-    return scale_clip(load_clip_uint8(video_dir, indices, mode, size, rng))
+    return scale_clip(load_clip_uint8(video_dir, indices, mode, size, rng, flip))

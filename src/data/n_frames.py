@@ -11,12 +11,21 @@ N_FRAMES = "n_frames"
 
 
 def read_n_frames(folder):
-    """The number in `<folder>/n_frames` (written without a newline; a trailing newline is accepted)."""
+    """The number in `<folder>/n_frames`: '64', '64\\n' or '64.0' (the original parsed it as a float)."""
     path = Path(folder) / N_FRAMES
-    text = path.read_text(encoding="ascii").strip()
-    if not text.isdigit():
-        raise VideoReadError(path, f"n_frames holds {text!r}, not a frame count")
-    return int(text)
+    try:
+        text = path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        raise VideoReadError(path, "missing (run generate_n_frames.py on this frame tree)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise VideoReadError(path, f"unreadable ({exc})") from None
+    try:
+        value = float(text)
+    except ValueError:
+        raise VideoReadError(path, f"expected an integer frame count, found {text!r}") from None
+    if value != int(value) or value < 0:
+        raise VideoReadError(path, f"expected a non-negative integer frame count, found {text!r}")
+    return int(value)
 
 
 def write_n_frames(folder, n):

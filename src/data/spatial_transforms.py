@@ -32,12 +32,15 @@ def check_fits(height, width, size, where):
                          f"extract frames with a larger size or use a smaller spatial size")
 
 
-def random_plan(height, width, size, rng, where=""):
-    """Train: uniform crop position (all positions inclusive) and a fair-coin mirror."""
+def random_plan(height, width, size, rng, where="", flip=True):
+    """Train: uniform crop position (all positions inclusive) and a fair-coin mirror (none with flip=False).
+
+    The coin is drawn either way, so turning mirroring off leaves the crop positions of a seed unchanged.
+    """
     check_fits(height, width, size, where)
     top = int(rng.integers(0, height - size + 1))
     left = int(rng.integers(0, width - size + 1))
-    return CropPlan(top, left, size, bool(rng.random() < 0.5))
+    return CropPlan(top, left, size, bool(rng.random() < 0.5) and flip)
 
 
 def center_plan(height, width, size, where=""):

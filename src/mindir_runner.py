@@ -1,0 +1,100 @@
+"""Run an exported I3D MINDIR (export.py) as a function of NumPy batches, for predict.py and eval.py.
+
+A MINDIR has a fixed input shape. The runner reads it from the file (MindSpore's own mind_ir
+protobuf) so that a wrong clip is a clear error naming the file and both shapes instead of a
+failure inside the graph; batches of any size are cut into and padded to the exported batch size.
+"""
+from pathlib import Path
+
+import mindspore as ms
+import numpy as np
+from mindspore.train import mind_ir_pb2
+
+
+class MindirError(ValueError):
+    """A MINDIR that cannot be read, or an input that does not fit it; the message names the file."""
+
+
+def read_io_shapes(path, flag="--mindir"):
+    """(input shape, output shape) stored in a MINDIR file."""
+    model = mind_ir_pb2.ModelProto()
+    try:
+        model.ParseFromString(Path(path).read_bytes())
+        inputs, outputs = model.graph.input, model.graph.output
+        return tuple(inputs[0].tensor[0].dims), tuple(outputs[0].tensor[0].dims)
+    except Exception as exc:  # DecodeError for other files, IndexError for a graph without input/output
+        raise MindirError(f"{flag} {path}: not a readable single-input MINDIR ({exc})") from exc
+
+
+class MindirRunner:
+    """f(batch (N', C, T, H, W) float32) -> logits (N', classes) for any N'; see load_mindir."""
+
+    def __init__(self, path, flag="--mindir"):
+        self.path, self.flag = Path(path), flag
+        if not self.path.is_file():
+            raise MindirError(f"{self.flag} {self.path}: no such file")
+        self.input_shape, self.output_shape = read_io_shapes(self.path, flag)
+        if len(self.input_shape) != 5 or len(self.output_shape) != 2:
+            raise MindirError(f"{self.flag} {self.path}: input {self.input_shape} / output {self.output_shape} "
+                              "is not an I3D export (N, C, T, H, W) -> (N, classes)")
+        self._graph = ms.nn.GraphCell(ms.load(str(self.path)))
+
+    @property
+    def batch_size(self):
+        return self.input_shape[0]
+
+    @property
+    def clip_shape(self):
+        """(C, T, H, W) that every clip must have."""
+        return self.input_shape[1:]
+
+    @property
+    def num_classes(self):
+        return self.output_shape[1]
+
+    def check(self, batch):
+        if batch.ndim != 5 or tuple(batch.shape[1:]) != self.clip_shape:
+            want = ", ".join(map(str, self.clip_shape))
+            raise MindirError(f"{self.flag} {self.path} takes clips (N, C, T, H, W) = (N, {want}) "
+                              f"but got {tuple(batch.shape)}")
+
+    def __call__(self, batch):
+        batch = np.asarray(batch, np.float32)
+        self.check(batch)
+        n, size = batch.shape[0], self.batch_size
+        out = []
+        for start in range(0, n, size):
+            chunk = batch[start:start + size]
+            if len(chunk) < size:  # rows are independent in eval mode: zero rows only fill the shape
+                chunk = np.concatenate([chunk, np.zeros((size - len(chunk),) + chunk.shape[1:], np.float32)])
+            out.append(self._graph(ms.Tensor(np.ascontiguousarray(chunk))).asnumpy())
+        if not out:
+            return np.zeros((0, self.num_classes), np.float32)
+        return np.concatenate(out)[:n]
+
+
+def load_mindir(path, flag="--mindir"):
+    """A callable over an exported MINDIR: logits = load_mindir(path)(np.ndarray (N, C, T, H, W)).
+
+    `flag` is the command-line option that named the file, for the error messages.
+    """
+    return MindirRunner(path, flag)
+
+
+def fit_clip(clip, runner, mode=None):
+    """A (T, H, W, C) clip cut to the exported length (its first T frames), or a MindirError.
+
+    Longer clips are trimmed like predict.py's --num_frames; shorter ones, other frame sizes or
+    another channel count (rgb vs flow) cannot be run by a fixed-shape graph.
+    """
+    c, t, h, w = runner.clip_shape
+    got_t, got_h, got_w, got_c = clip.shape
+    if got_c != c:
+        kind = {3: "an rgb", 2: "a flow"}.get(c, f"a {c}-channel")
+        raise MindirError(f"{runner.flag} {runner.path} is {kind} model ({c} channels) but the clip has {got_c}"
+                          f"{f' (--mode {mode})' if mode else ''}")
+    if got_t < t or (got_h, got_w) != (h, w):
+        hint = f"it needs at least {t} frames" if got_t < t else "match --crop to the exported --spatial_size"
+        raise MindirError(f"{runner.flag} {runner.path} was exported for clips of T,H,W = {t},{h},{w} but this "
+                          f"clip is {got_t},{got_h},{got_w} ({hint})")
+    return clip[:t]
