@@ -24,15 +24,16 @@ if [ -f "$SHARED/data/samples/v_CricketShot_g04_c01_rgb.gif" ]; then
 fi
 
 DATA="$OUT/datasets"
-EPOCHS="${DEMO_EPOCHS:-6}"
+EPOCHS="${DEMO_EPOCHS:-8}"
 # Short fine-tunes: BN running statistics must catch up within 60 steps, hence --bn_momentum 0.9;
 # mirroring would turn "move left" into "move right", hence --no-flip.
 COMMON=(--finetune_num_classes 4 --train_sample_duration 16 --test_sample_duration 16 --spatial_size 112
-        --batch_size 4 --lr 0.001 --lr_de_epochs 4 --bn_momentum 0.9 --no-flip --num_workers 2 --log_every 5)
+        --batch_size 4 --lr 0.001 --lr_de_epochs 4 --bn_momentum 0.9 --no-flip --num_workers 2 --log_every 5
+        --finetune_prefixes logits,Mixed_5,Mixed_4)
 mkdir -p "$OUT/runs"
 for MODE in rgb flow; do
     INIT=$([ "$MODE" = rgb ] && echo "i3d_rgb_kinetics400.ckpt" || echo "i3d_flow_from_rgb_kinetics400.ckpt")
-    echo "== train $MODE ($EPOCHS epochs: Mixed_5* + logits fine-tuned from $INIT) =="
+    echo "== train $MODE ($EPOCHS epochs: Mixed_4*, Mixed_5* and logits fine-tuned from $INIT) =="
     rm -rf "$OUT/runs/demo_$MODE"
     "$PYTHON" train.py --dataset hmdb51 --mode "$MODE" --num_epochs "$EPOCHS" --video_path "$DATA/$MODE/hmdb51/jpg" \
         --annotation_path "$DATA/$MODE/hmdb51/annotation/hmdb51_1.json" --checkpoint_path "$OUT/pretrained/$INIT" \
