@@ -47,3 +47,18 @@ resolve_train_paths() {                                              # dataset m
         CHECKPOINT_PATH=""
     fi
 }
+parse_form() {                                                       # short_n long_n script "$@"
+    # SHORT=1 for the seed's short form (exactly short_n positional arguments, then only --flags),
+    # SHORT=0 for the original's long form (at least long_n); anything else prints the script's usage.
+    local short=$1 long=$2 script=$3
+    shift 3
+    local next=$((short + 1))
+    if [ $# -eq "$short" ] || { [ $# -gt "$short" ] && [[ "${!next}" == --* ]]; }; then
+        SHORT=1
+    elif [ $# -ge "$long" ]; then
+        SHORT=0
+    else
+        sed -n '2,/^set /p' "$script" | grep '^#' >&2
+        exit 2
+    fi
+}

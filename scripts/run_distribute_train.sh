@@ -8,12 +8,7 @@
 # Output: ./output_distribute/<dataset>_<mode>_device<rank>/ per rank (I3D_OUTPUT_DIR), logs ./output_distribute/logs/worker_<rank>.log.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
-# short form: exactly 5 positional arguments (train.py flags may follow, starting with --)
-if [ $# -ge 6 ] && [[ "$6" == --* ]]; then SHORT=1; elif [ $# -eq 5 ]; then SHORT=1; else SHORT=0; fi
-if [ "$SHORT" = 0 ] && [ $# -lt 8 ]; then
-    sed -n '2,8p' "${BASH_SOURCE[0]}" >&2
-    exit 2
-fi
+parse_form 5 8 "${BASH_SOURCE[0]}" "$@"
 RANK_SIZE=$1; RANK_TABLE=$2; DATASET=$3; MODE=$4; EPOCHS=$5
 check_dataset "$DATASET"; check_mode "$MODE"
 if [ "$SHORT" = 0 ]; then

@@ -5,12 +5,7 @@
 # Log: ./single_eval_<mode>_log.txt
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
-# short form: exactly 4 positional arguments (eval.py flags may follow, starting with --)
-if [ $# -ge 5 ] && [[ "$5" == --* ]]; then SHORT=1; elif [ $# -eq 4 ]; then SHORT=1; else SHORT=0; fi
-if [ "$SHORT" = 0 ] && [ $# -lt 6 ]; then
-    sed -n '2,5p' "${BASH_SOURCE[0]}" >&2
-    exit 2
-fi
+parse_form 4 6 "${BASH_SOURCE[0]}" "$@"
 DEVICE_ID=$1; MODE=$2; DATASET=$3; CKPT=$4
 check_dataset "$DATASET"; check_mode "$MODE"
 if [ "$SHORT" = 0 ]; then

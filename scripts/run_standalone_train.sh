@@ -5,12 +5,7 @@
 # Log: ./output_standalone/<dataset>_<mode>_device<id>_log.txt. I3D_BACKGROUND=1 runs it with nohup in the background.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
-# short form: exactly 4 positional arguments (train.py flags may follow, starting with --)
-if [ $# -ge 5 ] && [[ "$5" == --* ]]; then SHORT=1; elif [ $# -eq 4 ]; then SHORT=1; else SHORT=0; fi
-if [ "$SHORT" = 0 ] && [ $# -lt 7 ]; then
-    sed -n '2,6p' "${BASH_SOURCE[0]}" >&2
-    exit 2
-fi
+parse_form 4 7 "${BASH_SOURCE[0]}" "$@"
 DEVICE_ID=$1; DATASET=$2; MODE=$3; EPOCHS=$4
 check_dataset "$DATASET"; check_mode "$MODE"
 if [ "$SHORT" = 0 ]; then
