@@ -202,3 +202,11 @@ def test_eval_runs_an_exported_mindir(workspace, trained, tmp_path):
     out = run("eval.py", *common[:-4], "--spatial_size", "32", "--test_sample_duration", "0",
               "--rgb_path", tmp_path / "tiny.mindir", expect=2)
     assert "fixed clip length" in out
+
+
+def test_non_finite_loss_stops_with_a_message(workspace, tmp_path):
+    """An absurd learning rate drives the loss to inf/NaN: training stops at once, exit 3, naming the step."""
+    out = run("train.py", *TINY, "--mode", "rgb", "--video_path", workspace / "rgb", "--annotation_path",
+              workspace / "ann.json", "--num_epochs", "3", "--lr", "1e30", "--run_dir", tmp_path / "nan", expect=3)
+    assert re.search(r"loss is (nan|inf) at epoch \d+ step \d+: training stopped", out), out
+    assert not (tmp_path / "nan" / "checkpoints" / "i3d-3_2.ckpt").exists()
