@@ -96,3 +96,11 @@ def test_whole_video_eval_as_plain_iterable(tmp_path):
     assert source.video_ids == ["short", "long"]
     with pytest.raises(ValueError, match="sample_duration"):
         ClipDataset(root, ann, "rgb", "validation", train=True, sample_duration=0)
+
+
+def test_more_workers_than_cpus_is_capped(tmp_path):
+    """The original's default of 16 workers on a small machine: capped to the CPU count, not an error."""
+    ann = make_tree(tmp_path, n_videos=3, n_frames=4)
+    dataset, source = create_dataset(tmp_path / "jpg", ann, "rgb", train=False, batch_size=2, sample_duration=4,
+                                     spatial_size=32, subset="training", num_workers=64)
+    assert sum(len(t) for _, t in dataset.create_tuple_iterator(num_epochs=1, output_numpy=True)) == 3

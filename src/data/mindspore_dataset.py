@@ -6,6 +6,8 @@ order from the same seed, so a run does not depend on MindSpore's global dataset
 Train: shuffled each epoch, equal-sized shards (wrap-around padding), last partial batch dropped.
 Eval: index order, each video exactly once over all shards, partial last batch kept.
 """
+import os
+
 import numpy as np
 
 from src.data.clip_dataset import ClipDataset
@@ -60,6 +62,8 @@ def to_mindspore(source, batch_size, num_workers=1, python_multiprocessing=True,
     """
     import mindspore.dataset as ds
 
+    # MindSpore refuses more workers than CPUs (the original's default was 16): use what the machine has
+    num_workers = max(1, min(int(num_workers), os.cpu_count() or 1))
     sampler = EpochSampler(len(source), shuffle=source.train, seed=source.seed, start_epoch=start_epoch,
                            num_shards=num_shards or 1, shard_id=shard_id or 0, record=record)
     dataset = ds.GeneratorDataset(source, column_names=COLUMNS, sampler=sampler,
