@@ -113,6 +113,7 @@ def run(args):
     from .data.holdout import hold_out
     from .data.mindspore_dataset import to_mindspore
     from .evaluation import network_forward, predict_logits
+    from .i3d import ScaledInput
     from .lr_schedule import epoch_lr, step_decay
     from .run_folder import ShardRecord, default_run_dir, prepare, print_config, write_config
     from .train_callbacks import AverageBatchNormStatistics, EpochCheckpoint, HeldOutValidation, TrainLogger
@@ -137,7 +138,7 @@ def run(args):
         return 0
 
     source = ClipDataset(args.video_path, args.annotation_path, args.mode, "training", True,
-                         args.train_sample_duration, args.spatial_size, args.seed, flip=args.flip)
+                         args.train_sample_duration, args.spatial_size, args.seed, uint8=True, flip=args.flip)
     if len(source.labels) != args.finetune_num_classes:
         raise TrainingSetupError(f"--annotation_path {args.annotation_path} has {len(source.labels)} classes but "
                                  f"--finetune_num_classes is {args.finetune_num_classes}")
@@ -185,7 +186,7 @@ def run(args):
 
     loss = nn.SoftmaxCrossEntropyWithLogits(sparse=True, reduction="mean")
     scale = DynamicLossScaleManager() if amp_level != "O0" else None
-    model = Model(net, loss, optimizer, amp_level=amp_level, loss_scale_manager=scale)
+    model = Model(ScaledInput(net), loss, optimizer, amp_level=amp_level, loss_scale_manager=scale)
     callbacks = [TrainLogger(steps, args.log_every, args.batch_size)]
     if args.distributed:  # before the checkpoint and validation: every rank then holds the same model
         callbacks.append(AverageBatchNormStatistics(net, group))

@@ -7,7 +7,7 @@ import mindspore as ms
 from mindspore import nn, ops
 
 import src  # noqa: F401
-from src.i3d import InceptionI3D, I3DHead, Unit3D, build_i3d, parameter_names
+from src.i3d import InceptionI3D, I3DHead, ScaledInput, Unit3D, build_i3d, parameter_names
 from tests.helpers_i3d import reinitialise, random_clip
 
 ms.set_context(mode=ms.PYNATIVE_MODE)
@@ -187,3 +187,14 @@ def test_graph_and_pynative_agree():
         ms.set_context(mode=ms.PYNATIVE_MODE)
     np.testing.assert_allclose(gr, py, rtol=1e-5, atol=1e-5)
     assert np.ptp(py) > 1e-2
+
+
+def test_scaled_input_wrapper_keeps_names_and_scales_uint8():
+    """The training input path: uint8 clips scaled on the device equal the float clips, names unchanged."""
+    net = reinitialise(build_i3d("rgb", num_classes=5), seed=8)
+    wrapped = ScaledInput(net)
+    assert [p.name for p in wrapped.get_parameters()] == original_names()
+    net.set_train(False)
+    u8 = np.random.default_rng(9).integers(0, 256, (1, 3, 9, 32, 32)).astype(np.uint8)
+    want = net(ms.Tensor(u8.astype(np.float32) / 127.5 - 1)).asnumpy()
+    np.testing.assert_allclose(wrapped(ms.Tensor(u8)).asnumpy(), want, rtol=1e-5, atol=1e-5)

@@ -31,7 +31,7 @@ class ClipDataset:
         self.sample_duration = int(sample_duration)
         self.spatial_size = int(spatial_size)
         self.seed = int(seed)
-        self.load = load_clip_uint8 if uint8 else load_clip
+        self.uint8 = uint8
         self.flip = flip  # training mirror; off for classes that mirroring would swap (left vs right)
 
     def __len__(self):
@@ -51,7 +51,8 @@ class ClipDataset:
         sample = self.samples[index]
         rng = self.rng(epoch, index) if self.train else None
         frames = clip_indices(sample.n_frames, self.sample_duration, rng)
-        clip = self.load(sample.video_dir, frames, self.mode, self.spatial_size, rng, self.flip)
+        load = load_clip_uint8 if self.uint8 else load_clip
+        clip = load(sample.video_dir, frames, self.mode, self.spatial_size, rng, self.flip)
         return clip, np.array(sample.label, dtype=np.int32)
 
     def __getitem__(self, key):
