@@ -109,14 +109,14 @@ def confusion_png(confusion, class_names, path, title):
     cell = max(6, min(40, 800 // max(n, 1)))
     margin = 8 * max(len(c) for c in class_names) // (1 if n <= 20 else 2) + 20 if n <= 60 else 20
     size = n * cell
-    img = np.full((size + 70, size + margin + 20, 3), 255, np.uint8)
+    img = np.full((size + 70, max(size + margin + 20, 360), 3), 255, np.uint8)
     norm = confusion / np.maximum(confusion.sum(axis=1, keepdims=True), 1)
     heat = cv2.applyColorMap((255 * (1 - norm)).astype(np.uint8), cv2.COLORMAP_BONE)
     heat = cv2.resize(heat, (size, size), interpolation=cv2.INTER_NEAREST)
     y0, x0 = 40, margin
     img[y0:y0 + size, x0:x0 + size] = heat
     cv2.putText(img, title, (10, 25), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 1, cv2.LINE_AA)
-    cv2.putText(img, "rows: truth, columns: prediction (class order as rows)", (10, y0 + size + 20),
+    cv2.putText(img, "rows: truth, columns: prediction (same order)", (10, y0 + size + 20),
                 cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
     if n <= 60:
         scale = min(0.4, cell / 30)
