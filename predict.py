@@ -16,7 +16,7 @@ from src.checkpoint import CheckpointError, load_i3d
 from src.data.video import VideoReadError
 from src.inference import load_clip, read_labels, to_network_input, top_k_lines
 from src.mindir_runner import MindirError, fit_clip, load_mindir
-from src.runtime import configure
+from src.runtime import DEVICE_TARGETS, configure
 
 
 def parse_args(argv=None):
@@ -33,7 +33,8 @@ def parse_args(argv=None):
     p.add_argument("--crop", type=int, default=224, help="centre crop size")
     p.add_argument("--head", choices=("avg", "max"), default="avg", help="with --checkpoint")
     p.add_argument("--save_logits", help="write the time-averaged logits (num_classes,) as .npy")
-    p.add_argument("--device_target", default="CPU", choices=("CPU", "GPU", "Ascend"))
+    p.add_argument("--device_target", default=None, choices=DEVICE_TARGETS,
+                   help="default: the device the installed MindSpore runs on")
     p.add_argument("--context", default="gr", choices=("gr", "py"))
     return p.parse_args(argv)
 

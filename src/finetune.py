@@ -23,7 +23,3 @@ def freeze_all_but(net, prefixes):
         raise ValueError(f"--finetune_prefixes {','.join(prefixes)} matches no layer "
                          f"(endpoints: {', '.join(net.endpoints)})")
     return trainable
-
-
-def frozen_parameter_names(net):
-    return [p.name for p in net.get_parameters() if not p.requires_grad]

@@ -263,7 +263,3 @@ def build_i3d(mode="rgb", num_classes=400, **kwargs):
 def parameter_names(net):
     """Checkpoint names in network order (the names load_param_into_net/save_checkpoint use)."""
     return [p.name for p in net.get_parameters()]
-
-
-def to_tensor(array):
-    return ms.Tensor(array, ms.float32)
