@@ -19,6 +19,19 @@ class CheckpointError(ValueError):
     """A checkpoint that does not fit the network; the message names the file and the difference."""
 
 
+def save_checkpoint_atomic(save_obj, path):
+    """ms.save_checkpoint under a temporary name, then rename: a killed run leaves no half-written file.
+
+    save_obj is a Cell or a list of {'name', 'data'}; the temporary name ends in .ckpt because
+    MindSpore appends that suffix to any other name.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.partial.ckpt")
+    ms.save_checkpoint(save_obj, str(tmp))
+    tmp.replace(path)
+
+
 def read_checkpoint(path, flag="--checkpoint"):
     """{name: Parameter} with the head's `logits.` prefix removed."""
     path = Path(path)

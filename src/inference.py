@@ -11,6 +11,7 @@ import numpy as np
 
 from .data.clip_loader import load_clip as load_flow_clip
 from .data.frame_count import count_frames
+from .data.spatial_transforms import center_plan
 from .data.video import read_frames
 
 def resize_short_side(frame, size):
@@ -21,14 +22,6 @@ def resize_short_side(frame, size):
     new_w, new_h = max(size, round(w * scale)), max(size, round(h * scale))
     interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
     return cv2.resize(frame, (new_w, new_h), interpolation=interp)
-
-
-def centre_crop(frame, size):
-    h, w = frame.shape[:2]
-    if h < size or w < size:
-        raise ValueError(f"frame {w}x{h} is smaller than the {size} crop")
-    top, left = round((h - size) / 2), round((w - size) / 2)
-    return frame[top:top + size, left:left + size]
 
 
 def load_clip(path, mode="rgb", resize=256, crop=224, num_frames=None):
@@ -49,8 +42,8 @@ def load_clip(path, mode="rgb", resize=256, crop=224, num_frames=None):
             n = count_frames(path)
             clip = load_flow_clip(path, range(1, n + 1), "flow", crop).transpose(1, 2, 3, 0)
         else:
-            frames = [centre_crop(f if min(f.shape[:2]) == crop else resize_short_side(f, resize), crop)
-                      for f in read_frames(path)]
+            frames = [f if min(f.shape[:2]) == crop else resize_short_side(f, resize) for f in read_frames(path)]
+            frames = [center_plan(*f.shape[:2], crop, path).apply(f) for f in frames]
             clip = np.stack(frames).astype(np.float32) / 127.5 - 1.0
     if num_frames:
         clip = clip[:num_frames]

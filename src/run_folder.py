@@ -4,6 +4,8 @@ import re
 import time
 from pathlib import Path
 
+from .data.atomic import write_text_atomic
+
 CKPT_RE = re.compile(r"^i3d-(\d+)_(\d+)\.ckpt$")
 
 
@@ -49,10 +51,7 @@ def find_resume_dir(resume, save_dir, dataset, mode, device_id):
 
 
 def write_config(run_dir, config):
-    text = json.dumps(config, indent=4, sort_keys=True)
-    tmp = Path(run_dir) / ".config.json.tmp"
-    tmp.write_text(text)
-    tmp.replace(Path(run_dir) / "config.json")
+    write_text_atomic(Path(run_dir) / "config.json", json.dumps(config, indent=4, sort_keys=True))
 
 
 def print_config(config):
@@ -80,10 +79,7 @@ class ShardRecord:
         if epoch >= self.num_epochs:
             return
         self.folder.mkdir(parents=True, exist_ok=True)
-        text = "".join(f"{self.video_ids[i]}\n" for i in indices)
-        tmp = self.folder / f".epoch{epoch + 1}.txt.tmp"
-        tmp.write_text(text)
-        tmp.replace(self.folder / f"epoch{epoch + 1}.txt")
+        write_text_atomic(self.folder / f"epoch{epoch + 1}.txt", "".join(f"{self.video_ids[i]}\n" for i in indices))
 
 
 def read_shard(run_dir, epoch):

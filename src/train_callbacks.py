@@ -14,6 +14,9 @@ import mindspore as ms
 from mindspore import ops
 from mindspore.train import Callback
 
+from .checkpoint import save_checkpoint_atomic
+from .data.atomic import write_text_atomic
+
 
 class NonFiniteLoss(RuntimeError):
     """Training stopped because the loss became NaN or inf."""
@@ -69,14 +72,6 @@ class TrainLogger(Callback):
               flush=True)
 
 
-def save_atomic(cell, path):
-    """save_checkpoint under a temporary name, then rename: a killed run leaves no half-written file."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.stem}.partial.ckpt")
-    ms.save_checkpoint(cell, str(tmp))
-    tmp.replace(path)
-
-
 class EpochCheckpoint(Callback):
     """i3d-<epoch>_<steps>.ckpt every `frequency` epochs (network + optimizer state), newest `keep` kept."""
 
@@ -93,7 +88,7 @@ class EpochCheckpoint(Callback):
         epoch = cb.cur_epoch_num
         if epoch % self.frequency and epoch != cb.epoch_num:
             return
-        save_atomic(cb.train_network, self.folder / f"{self.prefix}-{epoch}_{self.steps_per_epoch}.ckpt")
+        save_checkpoint_atomic(cb.train_network, self.folder / f"{self.prefix}-{epoch}_{self.steps_per_epoch}.ckpt")
         saved = sorted(self.folder.glob(f"{self.prefix}-*_*.ckpt"),
                        key=lambda p: int(p.stem.split("-")[1].split("_")[0]))
         for old in saved[:-self.keep] if self.keep > 0 else []:
@@ -125,10 +120,9 @@ class HeldOutValidation(Callback):
               f"accuracy {acc:.4f}{'  (best so far, saved best.ckpt)' if improved else ''}", flush=True)
         if improved:
             self.best = acc
-            save_atomic(self.net, self.run_dir / "best.ckpt")
-            tmp = self.run_dir / ".best.json.tmp"
-            tmp.write_text(json.dumps({"epoch": cb.cur_epoch_num, "accuracy": acc, "videos": len(labels)}))
-            tmp.replace(self.run_dir / "best.json")
+            save_checkpoint_atomic(self.net, self.run_dir / "best.ckpt")
+            write_text_atomic(self.run_dir / "best.json",
+                              json.dumps({"epoch": cb.cur_epoch_num, "accuracy": acc, "videos": len(labels)}))
 
 
 class AverageBatchNormStatistics(Callback):

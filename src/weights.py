@@ -309,11 +309,9 @@ def save_params(params, save_path):
     """Write [(name, array)] as a MindSpore checkpoint; temporary name first, so no partial file is left."""
     import mindspore as ms
 
-    save_path = Path(save_path)
-    save_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = save_path.with_name(f".{save_path.name}.partial.ckpt")  # MindSpore insists on .ckpt
-    ms.save_checkpoint([{"name": n, "data": ms.Tensor(v)} for n, v in params], str(tmp))
-    tmp.replace(save_path)
+    from .checkpoint import save_checkpoint_atomic
+
+    save_checkpoint_atomic([{"name": n, "data": ms.Tensor(v)} for n, v in params], save_path)
 
 
 def convert_file(pretrained_path, save_path, source="auto", mode=None, rgb_to_flow=False):
