@@ -7,7 +7,7 @@ import sys
 
 import src  # noqa: F401  (CPU speed switch before MindSpore runs)
 from src.config import eval_parser
-from src.evaluator import main
+from src.eval_run import main
 
 if __name__ == "__main__":
     sys.exit(main(eval_parser().parse_args()))

@@ -12,10 +12,10 @@ import sys
 
 import src  # noqa: F401  (CPU speed switch before MindSpore runs)
 from src.checkpoint import CheckpointError
-from src.config import DEVICE_TARGETS, MODES
 from src.export import FILE_FORMATS, ExportError, check_request, export_checkpoint
 from src.i3d import HEADS
-from src.runtime import configure, installed_device_target
+from src.layout import MODES
+from src.runtime import DEVICE_TARGETS, configure, installed_device_target
 
 
 def parse_args(argv=None):

@@ -2,8 +2,8 @@
 import argparse
 import sys
 
-from src.data.batch import add_jobs_arg, run_cli
-from src.data.frame_count import generate_n_frames
+from src.prep.jobs import add_jobs_arg, run_cli
+from src.prep.n_frames import generate_n_frames
 
 
 def main(argv=None):

@@ -2,8 +2,9 @@
 import argparse
 import sys
 
-from src.data.batch import add_jobs_arg, run_cli
-from src.data.frames import DATASET_EXT, generate_rgb_jpgs
+from src.prep.jobs import add_jobs_arg, run_cli
+from src import datasets
+from src.prep.frames import generate_rgb_jpgs
 
 
 def main(argv=None):
@@ -11,7 +12,7 @@ def main(argv=None):
                                      "DST_DIR/<class>/<video>/image_00001.jpg ... plus n_frames (resumable).")
     parser.add_argument("dir_path", help="videos: <dir_path>/<class>/<video>.<ext>")
     parser.add_argument("dst_path", help="frame folders are written here")
-    parser.add_argument("dataset", choices=sorted(DATASET_EXT), help="sets the default --ext")
+    parser.add_argument("dataset", choices=datasets.NAMES, help="sets the default --ext")
     add_jobs_arg(parser)
     parser.add_argument("--size", type=int, default=240, help="short side of the stored frames (aspect kept)")
     parser.add_argument("--ext", default=None, help="video file extension (default: avi for both datasets)")
@@ -19,7 +20,7 @@ def main(argv=None):
     parser.add_argument("--allow_truncated", action="store_true",
                         help="keep the decodable frames of a video that has fewer than its header declares")
     args = parser.parse_args(argv)
-    summary = generate_rgb_jpgs(args.dir_path, args.dst_path, args.ext or DATASET_EXT[args.dataset],
+    summary = generate_rgb_jpgs(args.dir_path, args.dst_path, args.ext or datasets.get(args.dataset).video_ext,
                                 n_jobs=args.n_jobs, size=args.size, quality=args.quality,
                                 allow_truncated=args.allow_truncated)
     return summary.report()

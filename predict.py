@@ -13,9 +13,10 @@ import numpy as np
 
 import src  # noqa: F401  (CPU speed switch before MindSpore runs)
 from src.checkpoint import CheckpointError, load_i3d
-from src.data.video import VideoReadError
-from src.inference import load_clip, read_labels, to_network_input, top_k_lines
+from src.errors import VideoReadError
+from src.inference import load_input, read_labels, top_k_lines
 from src.mindir_runner import MindirError, fit_clip, load_mindir
+from src.network_input import as_network_input, to_batch
 from src.runtime import DEVICE_TARGETS, configure
 
 
@@ -45,7 +46,7 @@ def main(argv=None):
     import mindspore as ms
 
     try:
-        clip = load_clip(args.input, args.mode, args.resize, args.crop, args.num_frames)
+        clip = load_input(args.input, args.mode, args.resize, args.crop, args.num_frames)
         if args.mindir:
             model = load_mindir(args.mindir)
             clip = fit_clip(clip, model, args.mode)
@@ -56,6 +57,7 @@ def main(argv=None):
             model = lambda batch: net(ms.Tensor(batch)).asnumpy()  # noqa: E731
             num_classes, source = net.num_classes, "checkpoint"
         labels = read_labels(args.labels) if args.labels else None
+        batch = to_batch(as_network_input(clip, args.input))
     except (CheckpointError, MindirError, VideoReadError, ValueError, OSError) as exc:
         print(f"predict: {exc}", file=sys.stderr)
         return 2
@@ -63,8 +65,8 @@ def main(argv=None):
         print(f"predict: --labels {args.labels} has {len(labels)} names but the {source} has "
               f"{num_classes} classes", file=sys.stderr)
         return 2
-    logits = model(to_network_input(clip))[0]
-    t, h, w, _ = clip.shape
+    logits = model(batch)[0]
+    _, t, h, w = clip.shape
     print(f"top-{args.top_k} for {args.input} ({t} frames, {w}x{h}, {args.mode}):")
     for line in top_k_lines(logits, labels, args.top_k):
         print(line)

@@ -16,10 +16,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import cv2  # noqa: E402
 
-from src.data.batch import default_jobs  # noqa: E402
-from src.data.flow import convert_rgb_to_flow  # noqa: E402
-from src.data.synthetic_media import shifted_sequence  # noqa: E402
-from src.data.video import rgb_frame_paths  # noqa: E402
+from src.prep.jobs import default_jobs  # noqa: E402
+from src.prep.flow import convert_rgb_to_flow  # noqa: E402
+from src.prep.synthetic_media import shifted_sequence  # noqa: E402
+from src.layout import rgb_frame_paths  # noqa: E402
 
 
 def make_frames(root, videos, frames, width, height):

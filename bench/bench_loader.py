@@ -2,9 +2,9 @@
 
 Writes its own 240x320 JPEG frame tree to a temporary folder, then measures, in one run:
   decode     cv2.imread of exactly the frames the pipeline decodes (the floor),
-  clip       ClipDataset in-process: window, decode, crop, mirror, scale (no MindSpore), float32
-             output and uint8 output (scaling left to the device),
-  ms 1 / N   the batched GeneratorDataset with 1 and N workers, for both outputs.
+  clip       ClipDataset in-process: window, decode, crop, mirror (no MindSpore), uint8 output
+             (the network input contract: scaling is left to the device),
+  ms 1 / N   the batched GeneratorDataset with 1 and N workers.
 Prints clips/s and the overhead ratios; no assertions (timings depend on the machine).
 
 Usage: ONEDNN_MAX_CPU_ISA=AVX2 python bench/bench_loader.py [--clips 24] [--workers N]
@@ -22,10 +22,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from src.data.clip_dataset import ClipDataset  # noqa: E402
-from src.data.mindspore_dataset import EpochSampler, to_mindspore  # noqa: E402
-from src.data.temporal_sampling import clip_indices  # noqa: E402
-from src.demo_data import texture  # noqa: E402
+from src.layout import frame_path, write_n_frames  # noqa: E402
+from src.loader.clip_dataset import ClipDataset  # noqa: E402
+from src.loader.mindspore_dataset import EpochSampler, to_mindspore  # noqa: E402
+from src.loader.temporal_sampling import clip_indices  # noqa: E402
+from src.prep.demo_data import texture  # noqa: E402
 
 
 def write_tree(root, videos, frames, height, width):
@@ -39,8 +40,8 @@ def write_tree(root, videos, frames, height, width):
         for i in range(1, frames + 1):
             img = base.copy()
             cv2.rectangle(img, (2 * i, 40), (2 * i + 60, 120), (255, 255, 255), -1)
-            cv2.imwrite(str(folder / f"image_{i:05d}.jpg"), img, [cv2.IMWRITE_JPEG_QUALITY, 90])
-        (folder / "n_frames").write_text(str(frames))
+            cv2.imwrite(str(frame_path(folder, i)), img, [cv2.IMWRITE_JPEG_QUALITY, 90])
+        write_n_frames(folder, frames)
         database[f"v{v}"] = {"subset": "training", "annotations": {"label": "c", "segment": [1, frames + 1]}}
     ann = Path(root) / "ann.json"
     ann.write_text(json.dumps({"labels": ["c"], "database": database}))
@@ -60,7 +61,7 @@ def bare_decode(source, keys):
         epoch, i = divmod(key, n)
         sample = source.samples[i]
         for index in clip_indices(sample.n_frames, source.sample_duration, source.rng(epoch, i)):
-            cv2.imread(f"{sample.video_dir}/image_{index:05d}.jpg", cv2.IMREAD_COLOR)
+            cv2.imread(str(frame_path(sample.video_dir, index)), cv2.IMREAD_COLOR)
 
 
 def run_mindspore(source, batch_size, workers, processes):
@@ -87,35 +88,30 @@ def main():
 
     with tempfile.TemporaryDirectory() as tmp:
         ann = write_tree(tmp, args.clips, args.video_frames, 240, 320)
-        sources = {dtype: ClipDataset(Path(tmp), ann, "rgb", "training", train=True, sample_duration=args.frames,
-                                      spatial_size=args.crop, seed=0, uint8=dtype == "uint8")
-                   for dtype in ("float32", "uint8")}
-        source = sources["float32"]
+        source = ClipDataset(Path(tmp), ann, "rgb", "training", train=True, sample_duration=args.frames,
+                             spatial_size=args.crop, seed=0)
         keys = list(EpochSampler(len(source), shuffle=True).indices(0))
         bare_decode(source, keys)  # warm the page cache
         # Interleaved rounds, best of each: the machine may be shared, noise only ever adds time.
-        best = {"decode": [], "float32": [], "uint8": []}
+        best = {"decode": [], "clip": []}
         for _ in range(args.rounds):
             best["decode"].append(timed(lambda: bare_decode(source, keys)))
-            for dtype, src in sources.items():
-                best[dtype].append(timed(lambda: all(src[k] is not None for k in keys)))  # clips not kept
+            best["clip"].append(timed(lambda: all(source[k] is not None for k in keys)))  # clips not kept
         t_decode = min(best["decode"])
         n = len(keys)
         print(f"clip {args.frames}x{args.crop}x{args.crop} rgb from 240x320 JPEGs, {n} clips, "
               f"batch {args.batch_size}, {os.cpu_count()} CPUs, best of {args.rounds} rounds")
         print(f"bare decode (cv2.imread)     : {n / t_decode:7.2f} clips/s  ({n * args.frames / t_decode:7.1f} frames/s)")
-        for dtype in ("float32", "uint8"):
-            t = min(best[dtype])
-            print(f"ClipDataset {dtype:7s} in-process: {n / t:7.2f} clips/s  overhead over decode {t / t_decode - 1:+.1%}")
-        for dtype, src in sources.items():
-            rate_1 = None
-            for workers, processes in [(1, False)] + [(args.workers, p) for p in (True, False)] * (args.workers > 1):
-                count, seconds = run_mindspore(src, args.batch_size, workers, processes)
-                rate = count / seconds
-                rate_1 = rate_1 or rate
-                kind = "processes" if processes and workers > 1 else "threads"
-                print(f"GeneratorDataset {dtype:7s} {workers:2d} {kind:9s}: {rate:6.2f} clips/s  overhead over "
-                      f"1-process decode {(n / t_decode) / rate - 1:+.1%}  speed-up vs 1 worker {rate / rate_1:.2f}x")
+        t = min(best["clip"])
+        print(f"ClipDataset in-process       : {n / t:7.2f} clips/s  overhead over decode {t / t_decode - 1:+.1%}")
+        rate_1 = None
+        for workers, processes in [(1, False)] + [(args.workers, p) for p in (True, False)] * (args.workers > 1):
+            count, seconds = run_mindspore(source, args.batch_size, workers, processes)
+            rate = count / seconds
+            rate_1 = rate_1 or rate
+            kind = "processes" if processes and workers > 1 else "threads"
+            print(f"GeneratorDataset {workers:2d} {kind:9s}: {rate:6.2f} clips/s  overhead over "
+                  f"1-process decode {(n / t_decode) / rate - 1:+.1%}  speed-up vs 1 worker {rate / rate_1:.2f}x")
 
 
 if __name__ == "__main__":

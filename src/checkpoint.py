@@ -8,14 +8,16 @@ from pathlib import Path
 
 import mindspore as ms
 
+from .errors import UserError
 from .i3d import build_i3d
+from .layout import mode_of_channels
 
 HEAD_ALIAS_PREFIX = "logits."
 STEM_WEIGHT = "Conv3d_1a_7x7.weight"
 LOGITS_WEIGHT = "logits_conv3d.weight"
 
 
-class CheckpointError(ValueError):
+class CheckpointError(UserError, ValueError):
     """A checkpoint that does not fit the network; the message names the file and the difference."""
 
 
@@ -55,7 +57,7 @@ def read_checkpoint(path, flag="--checkpoint"):
 def describe(params):
     """(mode, in_channels, num_classes or None) of a checkpoint read with read_checkpoint."""
     in_channels = params[STEM_WEIGHT].shape[1]
-    mode = {3: "rgb", 2: "flow"}.get(in_channels, f"{in_channels}-channel")
+    mode = mode_of_channels(in_channels)
     num_classes = params[LOGITS_WEIGHT].shape[0] if LOGITS_WEIGHT in params else None
     return mode, in_channels, num_classes
 
@@ -64,7 +66,7 @@ def load_into(net, params, path="checkpoint", flag="--checkpoint", skip_head=Fal
     """Fill every parameter of `net` from `params` (strict); `skip_head` leaves the classifier as it is."""
     mode, in_channels, num_classes = describe(params)
     if in_channels != net.in_channels:
-        want = {3: "rgb", 2: "flow"}[net.in_channels]
+        want = mode_of_channels(net.in_channels)
         raise CheckpointError(f"{flag} {path} is a {mode} model ({in_channels} input channels) but the "
                               f"network is {want} ({net.in_channels}); check --mode / --test_mode")
     wanted = {p.name: p for p in net.get_parameters()}

@@ -5,10 +5,10 @@ argparse's `type=bool`, which turned `--sink_mode=False` on (original_spec.md se
 """
 import argparse
 
-from .runtime import DEVICE_TARGETS  # noqa: F401  (defined once, with the context setup; export.py imports it here)
+from .datasets import NAMES as DATASET_NAMES
+from .layout import MODES
+from .runtime import DEVICE_TARGETS
 
-DATASETS = {"hmdb51": 51, "ucf101": 101}
-MODES = ("rgb", "flow")
 AMP_LEVELS = ("auto", "O0", "O1", "O2", "O3")
 
 
@@ -39,7 +39,7 @@ def add_runtime_args(p):
 
 
 def add_data_args(p, dataset_required):
-    p.add_argument("--dataset", required=dataset_required, choices=tuple(DATASETS))
+    p.add_argument("--dataset", required=dataset_required, choices=DATASET_NAMES)
     p.add_argument("--video_path", default=None, help="frame tree <root>/<class>/<video>/")
     p.add_argument("--annotation_path", default=None, help="annotation JSON (hmdb51_1.json, ucf101_01.json)")
     p.add_argument("--spatial_size", type=int, default=224)

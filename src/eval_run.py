@@ -36,14 +36,14 @@ def stream_inputs(args):
 def load_model(args, stream, path):
     """(numpy forward function, number of classes) from a checkpoint or an exported .mindir."""
     from .checkpoint import load_i3d
-    from .evaluation import network_forward
-    from .i3d import MODE_CHANNELS
+    from .metrics import network_forward
+    from .layout import INPUT_CHANNELS
     from .mindir_runner import load_mindir
 
     flag = f"--{stream}_path"
     if str(path).lower().endswith(".mindir"):
         runner = load_mindir(path, flag=flag)
-        if runner.clip_shape[0] != MODE_CHANNELS[stream]:
+        if runner.clip_shape[0] != INPUT_CHANNELS[stream]:
             raise EvalSetupError(f"{flag} {path} takes {runner.clip_shape[0]}-channel clips, not {stream}")
         if args.test_sample_duration == 0:
             raise EvalSetupError(f"{flag} {path}: an exported MINDIR has a fixed clip length; the whole-video "
@@ -54,8 +54,8 @@ def load_model(args, stream, path):
 
 
 def evaluate_stream(args, stream, ckpt, video_path, annotation_path):
-    from .data.clip_dataset import ClipDataset
-    from .evaluation import predict_logits
+    from .loader.clip_dataset import ClipDataset
+    from .metrics import predict_logits
 
     forward, num_classes = load_model(args, stream, ckpt)
     if args.num_classes and args.num_classes != num_classes:
@@ -76,7 +76,7 @@ def evaluate_stream(args, stream, ckpt, video_path, annotation_path):
 
 
 def report(args, name, result, class_names, out_dir):
-    from .evaluation import accuracy_figures, confusion_png, write_predictions
+    from .metrics import accuracy_figures, confusion_png, write_predictions
 
     ids, logits, labels = result
     figures = accuracy_figures(logits, labels, len(class_names))
@@ -90,7 +90,7 @@ def report(args, name, result, class_names, out_dir):
 
 
 def run(args):
-    from .evaluation import fuse
+    from .metrics import fuse
 
     start = time.time()
     configure(args.device_target, args.context, args.device_id, args.seed)
@@ -116,7 +116,7 @@ def run(args):
 
 def main(args):
     from .checkpoint import CheckpointError
-    from .data.clip_index import DatasetIndexError
+    from .loader.index import DatasetIndexError
 
     try:
         return run(args)

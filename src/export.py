@@ -17,8 +17,9 @@ import numpy as np
 from mindspore import nn
 
 from .checkpoint import CheckpointError, load_i3d
-from .data.atomic import partial_path
-from .i3d import MODE_CHANNELS, I3DHead
+from .atomic import partial_path
+from .i3d import I3DHead
+from .layout import INPUT_CHANNELS
 
 FILE_FORMATS = {"MINDIR": ".mindir", "ONNX": ".onnx", "AIR": ".air"}
 INPUT_NAME, OUTPUT_NAME = "x", "logits"
@@ -75,7 +76,7 @@ def onnx_exportable(net):
 def export_network(net, input_shape, file_name, file_format="MINDIR"):
     """Write `net` (eval mode) for a fixed float32 input shape; returns the final path.
 
-    MindSpore writes into a hidden `.<name>.partial-<pid>` folder beside the target (src/data/atomic.py;
+    MindSpore writes into a hidden `.<name>.partial-<pid>` folder beside the target (src/atomic.py;
     MindSpore chmods the folder it writes to and may leave a partial file on failure), then the file is
     renamed into place, so the target is either the old file or the complete new one.
     """
@@ -119,5 +120,5 @@ def export_checkpoint(checkpoint_path, mode, file_name="i3d_minddir", file_forma
     if num_classes is not None and num_classes != net.num_classes:
         raise CheckpointError(f"--checkpoint_path {checkpoint_path} has {net.num_classes} classes but "
                               f"--num_classes is {num_classes}")
-    shape = (batch_size, MODE_CHANNELS[mode], sample_duration, spatial_size, spatial_size)
+    shape = (batch_size, INPUT_CHANNELS[mode], sample_duration, spatial_size, spatial_size)
     return export_network(net, shape, file_name, file_format)

@@ -13,6 +13,8 @@ import mindspore as ms
 from mindspore import nn, ops
 from mindspore.common.initializer import HeNormal, Zero
 
+from .layout import INPUT_CHANNELS, check_mode
+
 BN_EPS = 1e-3
 # MindSpore's momentum is the weight of the OLD running value (PyTorch 0.01 == MindSpore 0.99).
 BN_MOMENTUM = 0.99
@@ -38,7 +40,6 @@ VALID_ENDPOINTS = (
     "Mixed_5b", "Mixed_5c", "logits",
 )
 HEADS = ("avg", "max")
-MODE_CHANNELS = {"rgb": 3, "flow": 2}
 FEATURE_CHANNELS = 1024
 
 
@@ -238,26 +239,9 @@ class InceptionI3D(nn.Cell):
         return found
 
 
-class ScaledInput(nn.Cell):
-    """uint8 clips -> v / 127.5 - 1 on the device -> the network (training input path).
-
-    Moving uint8 clips through the data pipeline is 4x less data than float32 and skips a CPU pass
-    (bench/bench_loader.py). auto_prefix=False keeps the wrapped network's parameter names.
-    """
-
-    def __init__(self, net):
-        super().__init__(auto_prefix=False)
-        self.net = net
-
-    def construct(self, x):
-        return self.net(ops.cast(x, ms.float32) * (1.0 / 127.5) - 1.0)
-
-
 def build_i3d(mode="rgb", num_classes=400, **kwargs):
     """InceptionI3D for a stream: `rgb` has 3 input channels, `flow` 2 (x, y)."""
-    if mode not in MODE_CHANNELS:
-        raise ValueError(f"mode must be 'rgb' or 'flow', got {mode!r}")
-    return InceptionI3D(num_classes=num_classes, in_channels=MODE_CHANNELS[mode], **kwargs)
+    return InceptionI3D(num_classes=num_classes, in_channels=INPUT_CHANNELS[check_mode(mode)], **kwargs)
 
 
 def parameter_names(net):

@@ -1,14 +1,97 @@
-"""The `n_frames` file of a frame folder: the frame count as plain text, no newline (the original's format).
+"""The frame tree: the one place that knows how frames, flow and frame counts are stored on disk.
 
-It is written last into an output folder, so its presence marks the folder as complete.
+    <root>/<class>/<video>/image_00001.jpg ...            rgb (1-based, 5 digits)
+    <root>/<class>/<video>/image_00001x.jpg, ...y.jpg     flow (horizontal, vertical component)
+    <root>/<class>/<video>/n_frames                       the frame count, plain text, no newline
+
+`n_frames` is written last into a folder, so its presence marks the folder as complete. Flow is
+stored as uint8 JPEGs: each component clipped to +-bound pixels and mapped to 0..255 (0 px -> 128).
+Every reader and writer of the tree asks this module; nothing else spells these names.
 """
+import math
+import os
+import re
 from pathlib import Path
 
-from src.data.atomic import write_text_atomic
-from src.data.video import VideoReadError
+import numpy as np
+
+from src.atomic import write_text_atomic
+from src.errors import VideoReadError
 
 N_FRAMES = "n_frames"
+MODES = ("rgb", "flow")
+# File-name suffixes that make up one frame of a mode, and the network's input channels for it.
+MODE_SUFFIXES = {"rgb": ("",), "flow": ("x", "y")}
+INPUT_CHANNELS = {"rgb": 3, "flow": 2}
+FLOW_BOUND = 20.0  # pixels; the original's bound
+FRAME_RE = re.compile(r"^image_(\d{5})([xy]?)\.jpg$")
+RGB_FRAME_PATTERN = "image_%05d.jpg"
+FLOW_FRAME_PATTERN = "image_%05dx/y.jpg"
 
+
+def check_mode(mode):
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    return mode
+
+
+def mode_channels(mode):
+    """The file-name suffixes that make up one frame of `mode` (rgb: one file, flow: x and y)."""
+    return MODE_SUFFIXES[check_mode(mode)]
+
+
+def mode_of_channels(channels):
+    """'rgb' for 3 input channels, 'flow' for 2; otherwise a description such as '4-channel'."""
+    for mode, count in INPUT_CHANNELS.items():
+        if count == channels:
+            return mode
+    return f"{channels}-channel"
+
+
+def frame_name(index, channel=""):
+    """File name of 1-based frame `index`; channel '' for rgb, 'x' or 'y' for the flow components."""
+    return f"image_{index:05d}{channel}.jpg"
+
+
+def frame_path(video_dir, index, channel=""):
+    return Path(video_dir) / frame_name(index, channel)
+
+
+def flow_names(index):
+    """(x file name, y file name) of flow frame `index`."""
+    return frame_name(index, "x"), frame_name(index, "y")
+
+
+def rgb_frame_paths(folder):
+    """Sorted `image_%05d.jpg` paths of a frame folder (flow `...x.jpg`/`...y.jpg` files are not matched)."""
+    return sorted(p for p in Path(folder).iterdir() if (m := FRAME_RE.match(p.name)) and not m.group(2))
+
+
+def contiguous_rgb_frames(folder):
+    """The rgb frame paths 1..n of a folder, or an error naming the first missing frame (a gap would
+    silently shift every later frame)."""
+    paths = rgb_frame_paths(folder)
+    for k, path in enumerate(paths, 1):
+        if path.name != frame_name(k):
+            raise VideoReadError(frame_path(folder, k), f"missing (the folder has {len(paths)} rgb frames up to "
+                                                        f"{paths[-1].name})")
+    return paths
+
+
+# -- flow encoding -----------------------------------------------------------------------------------
+
+def quantise_flow(flow, bound=FLOW_BOUND):
+    """Flow in pixels -> uint8, with +-bound mapped to 0..255 (0 px -> 128)."""
+    scaled = (np.clip(flow, -bound, bound) + bound) * (255.0 / (2 * bound))
+    return np.round(scaled).astype(np.uint8)
+
+
+def dequantise_flow(stored, bound=FLOW_BOUND):
+    """uint8 (as stored) -> flow in pixels; the inverse of quantise_flow up to one step (2 bound / 255)."""
+    return stored.astype(np.float32) * (2 * bound / 255.0) - bound
+
+
+# -- n_frames ----------------------------------------------------------------------------------------
 
 def read_n_frames(folder):
     """The number in `<folder>/n_frames`: '64', '64\\n' or '64.0' (the original parsed it as a float)."""
@@ -18,16 +101,54 @@ def read_n_frames(folder):
     except FileNotFoundError:
         raise VideoReadError(path, "missing (run generate_n_frames.py on this frame tree)") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise VideoReadError(path, f"unreadable ({exc})") from None
+        raise VideoReadError(path, f"unreadable ({exc}); run generate_n_frames.py on this frame tree") from None
     try:
         value = float(text)
     except ValueError:
-        raise VideoReadError(path, f"expected an integer frame count, found {text!r}") from None
-    if value != int(value) or value < 0:
-        raise VideoReadError(path, f"expected a non-negative integer frame count, found {text!r}")
+        value = math.nan
+    if not math.isfinite(value) or value != int(value) or value < 0:
+        raise VideoReadError(path, f"expected a non-negative integer frame count, found {text!r} "
+                                   "(run generate_n_frames.py on this frame tree)")
     return int(value)
 
 
 def write_n_frames(folder, n):
     """Write the count the way the original did (plain number, no newline), atomically."""
     write_text_atomic(Path(folder) / N_FRAMES, str(int(n)))
+
+
+def is_finished(folder):
+    """A frame folder is complete once its `n_frames` exists (written last, then the folder is renamed)."""
+    return (Path(folder) / N_FRAMES).is_file()
+
+
+def _contiguous(indices, folder, kind):
+    """n when the indices are exactly 1..n, otherwise an error naming the first missing frame."""
+    n = max(indices)
+    if len(indices) != n:
+        first_gap = min(set(range(1, n + 1)) - indices)
+        raise VideoReadError(folder, f"{kind} frame {first_gap} is missing (highest index {n}, {len(indices)} files)")
+    return n
+
+
+def count_frames(folder):
+    """Frames in a folder of rgb or flow files, checked to run 1..n without a gap (x and y alike)."""
+    folder = Path(folder)
+    found = {"": set(), "x": set(), "y": set()}
+    for name in os.listdir(folder):
+        m = FRAME_RE.match(name)
+        if m:
+            found[m.group(2)].add(int(m.group(1)))
+    rgb, fx, fy = found[""], found["x"], found["y"]
+    if not (rgb or fx or fy):
+        raise VideoReadError(folder, f"no {RGB_FRAME_PATTERN} (rgb) or {FLOW_FRAME_PATTERN} (flow) frames")
+    if fx != fy:
+        raise VideoReadError(folder, f"flow x and y frames differ ({len(fx)} x, {len(fy)} y files)")
+    counts = {}
+    if rgb:
+        counts["rgb"] = _contiguous(rgb, folder, "rgb")
+    if fx:
+        counts["flow"] = _contiguous(fx, folder, "flow")
+    if len(set(counts.values())) > 1:
+        raise VideoReadError(folder, f"holds {counts['rgb']} rgb and {counts['flow']} flow frames")
+    return next(iter(counts.values()))

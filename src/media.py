@@ -3,23 +3,15 @@
 One place for every reader so that the channel order is decided once: everything returned here
 is RGB (OpenCV decodes BGR; the original port fed BGR to RGB-trained weights).
 """
-import re
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from src.errors import VideoReadError
+from src.layout import RGB_FRAME_PATTERN, rgb_frame_paths
+
 GIF_SUFFIXES = {".gif"}
-RGB_FRAME_RE = re.compile(r"^image_(\d{5})\.jpg$")
-
-
-class VideoReadError(RuntimeError):
-    """A video/GIF/frame folder that cannot be decoded; the message names the path and the reason."""
-
-    def __init__(self, path, reason):
-        super().__init__(f"{path}: {reason}")
-        self.path = str(path)
-        self.reason = reason
 
 
 def iter_video_frames(path):
@@ -60,10 +52,21 @@ def read_gif_frames(path):
     return frames
 
 
-def rgb_frame_paths(folder):
-    """Sorted `image_%05d.jpg` paths of a frame folder (flow `...x.jpg`/`...y.jpg` files are not matched)."""
-    folder = Path(folder)
-    return sorted(p for p in folder.iterdir() if RGB_FRAME_RE.match(p.name))
+def scaled_size(width, height, size):
+    """(width, height) with the short side = size and the aspect ratio kept (long side rounded)."""
+    if width <= height:
+        return size, max(1, round(height * size / width))
+    return max(1, round(width * size / height)), size
+
+
+def resize_short_side(rgb, size):
+    """Scale a frame so its short side is `size` (area filter when shrinking); frames already there are kept."""
+    h, w = rgb.shape[:2]
+    new_w, new_h = scaled_size(w, h, size)
+    if (new_w, new_h) == (w, h):
+        return rgb
+    interp = cv2.INTER_AREA if new_h < h else cv2.INTER_LINEAR
+    return cv2.resize(rgb, (new_w, new_h), interpolation=interp)
 
 
 def read_image_rgb(path):
@@ -80,7 +83,7 @@ def read_frames(path):
     if path.is_dir():
         paths = rgb_frame_paths(path)
         if not paths:
-            raise VideoReadError(path, "folder holds no image_%05d.jpg frames")
+            raise VideoReadError(path, f"folder holds no {RGB_FRAME_PATTERN} frames")
         return [read_image_rgb(p) for p in paths]
     if path.suffix.lower() in GIF_SUFFIXES:
         return read_gif_frames(path)

@@ -11,15 +11,18 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .data.mindspore_dataset import eval_video_ids, to_mindspore
+from .loader.mindspore_dataset import eval_video_ids, to_mindspore
 
 
 def network_forward(net):
-    """numpy (N, C, T, H, W) -> numpy logits through a MindSpore network in eval mode."""
+    """numpy clips (N, C, T, H, W) -> numpy logits through a MindSpore network in eval mode, after the
+    network input step (uint8 clips scaled, float clips checked)."""
     import mindspore as ms
 
+    from .network_input import as_network_input
+
     net.set_train(False)
-    return lambda clips: net(ms.Tensor(clips)).asnumpy()
+    return lambda clips: net(ms.Tensor(as_network_input(clips))).asnumpy()
 
 
 def predict_logits(forward, source, batch_size=8, num_workers=1, progress_every=0, label=""):

@@ -10,8 +10,12 @@ import mindspore as ms
 import numpy as np
 from mindspore.train import mind_ir_pb2
 
+from .errors import UserError
+from .layout import mode_of_channels
+from .network_input import as_network_input
 
-class MindirError(ValueError):
+
+class MindirError(UserError, ValueError):
     """A MINDIR that cannot be read, or an input that does not fit it; the message names the file."""
 
 
@@ -59,7 +63,7 @@ class MindirRunner:
                               f"but got {tuple(batch.shape)}")
 
     def __call__(self, batch):
-        batch = np.asarray(batch, np.float32)
+        batch = as_network_input(batch, self.flag)
         self.check(batch)
         n, size = batch.shape[0], self.batch_size
         out = []
@@ -82,19 +86,18 @@ def load_mindir(path, flag="--mindir"):
 
 
 def fit_clip(clip, runner, mode=None):
-    """A (T, H, W, C) clip cut to the exported length (its first T frames), or a MindirError.
+    """A (C, T, H, W) clip cut to the exported length (its first T frames), or a MindirError.
 
     Longer clips are trimmed like predict.py's --num_frames; shorter ones, other frame sizes or
     another channel count (rgb vs flow) cannot be run by a fixed-shape graph.
     """
     c, t, h, w = runner.clip_shape
-    got_t, got_h, got_w, got_c = clip.shape
+    got_c, got_t, got_h, got_w = clip.shape
     if got_c != c:
-        kind = {3: "an rgb", 2: "a flow"}.get(c, f"a {c}-channel")
-        raise MindirError(f"{runner.flag} {runner.path} is {kind} model ({c} channels) but the clip has {got_c}"
+        raise MindirError(f"{runner.flag} {runner.path} is a {mode_of_channels(c)} model ({c} channels) but the clip has {got_c}"
                           f"{f' (--mode {mode})' if mode else ''}")
     if got_t < t or (got_h, got_w) != (h, w):
         hint = f"it needs at least {t} frames" if got_t < t else "match --crop to the exported --spatial_size"
         raise MindirError(f"{runner.flag} {runner.path} was exported for clips of T,H,W = {t},{h},{w} but this "
                           f"clip is {got_t},{got_h},{got_w} ({hint})")
-    return clip[:t]
+    return clip[:, :t]

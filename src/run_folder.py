@@ -4,7 +4,7 @@ import re
 import time
 from pathlib import Path
 
-from .data.atomic import write_text_atomic
+from .atomic import write_text_atomic
 
 CKPT_RE = re.compile(r"^i3d-(\d+)_(\d+)\.ckpt$")
 

@@ -15,7 +15,7 @@ from mindspore import ops
 from mindspore.train import Callback
 
 from .checkpoint import save_checkpoint_atomic
-from .data.atomic import write_text_atomic
+from .atomic import write_text_atomic
 
 
 class NonFiniteLoss(RuntimeError):

@@ -4,7 +4,7 @@ import sys
 import time
 from pathlib import Path
 
-from .config import DATASETS
+from . import datasets
 from .distributed import RankMismatch, check_same_start, local_device_id, setup_distribution
 from .runtime import configure
 
@@ -109,11 +109,11 @@ def run(args):
     from mindspore.train import DynamicLossScaleManager, Model
 
     from .checkpoint import read_checkpoint
-    from .data.clip_dataset import ClipDataset
-    from .data.holdout import hold_out
-    from .data.mindspore_dataset import to_mindspore
-    from .evaluation import network_forward, predict_logits
-    from .i3d import ScaledInput
+    from .loader.clip_dataset import ClipDataset
+    from .loader.holdout import hold_out
+    from .loader.mindspore_dataset import to_mindspore
+    from .metrics import network_forward, predict_logits
+    from .network_input import ScaledInput
     from .lr_schedule import epoch_lr, step_decay
     from .run_folder import ShardRecord, default_run_dir, prepare, print_config, write_config
     from .train_callbacks import AverageBatchNormStatistics, EpochCheckpoint, HeldOutValidation, TrainLogger
@@ -124,7 +124,7 @@ def run(args):
     if args.distributed:
         args.device_id = rank
         args.save_dir = args.save_dir if args.save_dir != "./output_standalone/" else "./output_distribute/"
-    args.finetune_num_classes = args.finetune_num_classes or DATASETS[args.dataset]
+    args.finetune_num_classes = args.finetune_num_classes or datasets.get(args.dataset).num_classes
 
     resume_ckpt, initial_epoch = None, 0
     if args.resume:
@@ -138,7 +138,7 @@ def run(args):
         return 0
 
     source = ClipDataset(args.video_path, args.annotation_path, args.mode, "training", True,
-                         args.train_sample_duration, args.spatial_size, args.seed, uint8=True, flip=args.flip)
+                         args.train_sample_duration, args.spatial_size, args.seed, flip=args.flip)
     if len(source.labels) != args.finetune_num_classes:
         raise TrainingSetupError(f"--annotation_path {args.annotation_path} has {len(source.labels)} classes but "
                                  f"--finetune_num_classes is {args.finetune_num_classes}")
@@ -204,7 +204,7 @@ def run(args):
 
 def main(args):
     from .checkpoint import CheckpointError
-    from .data.clip_index import DatasetIndexError
+    from .loader.index import DatasetIndexError
     from .train_callbacks import NonFiniteLoss
 
     try:

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .i3d import INCEPTION_CHANNELS, INCEPTION_UNITS, MODE_CHANNELS
+from .i3d import INCEPTION_CHANNELS, INCEPTION_UNITS
+from .layout import INPUT_CHANNELS
 
 STEMS = ("Conv3d_1a_7x7", "Conv3d_2b_1x1", "Conv3d_2c_3x3")
 LOGITS = "logits"
@@ -254,7 +255,7 @@ def convert(arrays, layout, mode=None, rgb_to_flow=False):
     stem = params[0][1]
     in_channels, num_classes = stem.shape[1], params[-1][1].shape[0]
     if mode is not None:
-        want = MODE_CHANNELS[mode]
+        want = INPUT_CHANNELS[mode]
         if in_channels != want:
             if rgb_to_flow and in_channels == 3 and mode == "flow":
                 params[0] = (params[0][0], cross_modality(stem, want))

@@ -42,7 +42,9 @@ def numbered_frames(n, height=32, width=40, video=0):
 
 
 def frame_levels(clip):
-    """The grey level of each frame of a (C, T, H, W) clip in [-1, 1] (inverse of the scaling)."""
+    """The grey level of each frame of a (C, T, H, W) clip: uint8 as read, or float in [-1, 1] (scaled)."""
+    if clip.dtype == np.uint8:
+        return clip[0, :, 0, 0].astype(int)
     return np.rint((clip[0, :, 0, 0] + 1) * 127.5).astype(int)
 
 

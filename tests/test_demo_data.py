@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 
 from conftest import shared_path
-from src.data.video import read_frames
-from src.demo_data import DIRECTIONS, make_demo_data, render_video
+from src.media import read_frames
+from src.prep.demo_data import DIRECTIONS, make_demo_data, render_video
 
 LINE = re.compile(r"^(\S+\.avi) ([012]) $")  # official HMDB51 split lines end with a space
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import mindspore as ms
 
-from src.data.clip_dataset import ClipDataset
+from src.loader.clip_dataset import ClipDataset
 from src.i3d import build_i3d
 from src.run_folder import read_shard
 from tests.conftest import REPO

@@ -13,7 +13,8 @@ import pytest
 import export as export_cli
 from src.checkpoint import CheckpointError
 from src.export import ExportError, OnnxWindowHead, export_checkpoint, export_network, onnx_exportable
-from src.i3d import MODE_CHANNELS, I3DHead, build_i3d, parameter_names
+from src.i3d import I3DHead, build_i3d, parameter_names
+from src.layout import INPUT_CHANNELS
 from src.mindir_runner import MindirError, fit_clip, load_mindir
 from tests.conftest import REPO
 from tests.helpers_i3d import reinitialise
@@ -31,7 +32,7 @@ def context_mode():
 
 
 def clip_batch(mode, n=BATCH, seed=0):
-    shape = (n, MODE_CHANNELS[mode], T, SIZE, SIZE)
+    shape = (n, INPUT_CHANNELS[mode], T, SIZE, SIZE)
     return np.random.default_rng(seed).uniform(-1, 1, shape).astype(np.float32)
 
 
@@ -101,13 +102,13 @@ def test_mindir_runner_refuses_other_shapes(cli_mindir):
     runner = load_mindir(cli_mindir)
     with pytest.raises(MindirError, match=r"i3d_rgb\.mindir.*\(N, 3, 10, 64, 64\).*\(1, 3, 10, 32, 32\)"):
         runner(np.zeros((1, 3, T, 32, 32), np.float32))
-    assert fit_clip(np.zeros((T + 5, SIZE, SIZE, 3)), runner).shape == (T, SIZE, SIZE, 3)
+    assert fit_clip(np.zeros((3, T + 5, SIZE, SIZE)), runner).shape == (3, T, SIZE, SIZE)
     with pytest.raises(MindirError, match=r"i3d_rgb\.mindir.*10,64,64.*8,64,64.*at least 10 frames"):
-        fit_clip(np.zeros((8, SIZE, SIZE, 3)), runner)
+        fit_clip(np.zeros((3, 8, SIZE, SIZE)), runner)
     with pytest.raises(MindirError, match=r"i3d_rgb\.mindir.*10,64,64.*12,32,32"):
-        fit_clip(np.zeros((12, 32, 32, 3)), runner)
+        fit_clip(np.zeros((3, 12, 32, 32)), runner)
     with pytest.raises(MindirError, match=r"i3d_rgb\.mindir is an rgb model.*--mode flow"):
-        fit_clip(np.zeros((T, SIZE, SIZE, 2)), runner, "flow")
+        fit_clip(np.zeros((2, T, SIZE, SIZE)), runner, "flow")
     with pytest.raises(MindirError, match="no such file"):
         load_mindir(cli_mindir.with_name("missing.mindir"))
 
@@ -236,8 +237,8 @@ def test_full_size_onnx_reproduces_deepmind_kinetics_logits(tmp_path, context_mo
     """DeepMind's weights at the deployed size (79x224x224 cricket clip) through ONNX give the float64
     reference logits of an independent implementation: the padding, BN and head survive export."""
     from src.checkpoint import load_i3d
-    from src.data.video import read_gif_frames
-    from src.inference import to_network_input
+    from src.media import read_gif_frames
+    from src.network_input import as_network_input, to_batch
     from src.weights import convert_file
     from tests.conftest import shared_path
 
@@ -245,7 +246,7 @@ def test_full_size_onnx_reproduces_deepmind_kinetics_logits(tmp_path, context_mo
     reference = np.load(shared_path("data", "samples", "v_CricketShot_g04_c01_rgb_kinetics400_logits.npy"))
     convert_file(shared_path("pretrained", "i3djax_rgb_scratch_k400.npz"), tmp_path / "k400.ckpt")
     context_mode(ms.GRAPH_MODE)
-    batch = to_network_input(np.stack(read_gif_frames(gif)).astype(np.float32) / 127.5 - 1)
+    batch = to_batch(as_network_input(np.stack(read_gif_frames(gif)).transpose(3, 0, 1, 2)))
     path = export_network(load_i3d(tmp_path / "k400.ckpt", mode="rgb"), batch.shape, tmp_path / "k400", "ONNX")
     logits = run_onnx(path, batch)[0]
     assert np.abs(logits - reference).max() < 1e-4

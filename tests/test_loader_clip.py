@@ -3,13 +3,22 @@ import numpy as np
 import pytest
 
 from frame_tree import write_flow_video, write_rgb_video
-from src.data.clip_loader import load_clip
-from src.data.spatial_transforms import center_plan, random_plan
-from src.data.temporal_sampling import random_window
-from src.data.video import VideoReadError, read_image_rgb
+from src.loader import clip_reader
+from src.network_input import scale_clip
+from src.loader.spatial_transforms import center_plan, random_plan
+from src.loader.temporal_sampling import random_window
+from src.errors import VideoReadError
+from src.media import read_image_rgb
 
 H, W, S = 32, 40, 24
 rows, cols = np.mgrid[0:H, 0:W]
+
+
+def load_clip(*args, **kwargs):
+    """The reader's uint8 clip through the network input step (what the network sees)."""
+    raw = clip_reader.load_clip(*args, **kwargs)
+    assert raw.dtype == np.uint8
+    return scale_clip(raw)
 
 
 def rgb_frames(n):
@@ -95,10 +104,8 @@ def test_decode_errors_name_the_file(tmp_path):
         load_clip(folder, [1], "rgb", 36)
 
 
-def test_uint8_clip_scales_to_the_float_clip(tmp_path):
-    from src.data.clip_loader import load_clip_uint8, scale_clip
+def test_reader_yields_uint8_and_the_input_step_scales_it(tmp_path):
     folder = write_rgb_video(tmp_path, "a", "v", rgb_frames(4))
-    raw = load_clip_uint8(folder, [1, 2, 3, 4], "rgb", S, np.random.default_rng(1))
+    raw = clip_reader.load_clip(folder, [1, 2, 3, 4], "rgb", S, np.random.default_rng(1))
     assert raw.dtype == np.uint8 and raw.shape == (3, 4, S, S)
-    np.testing.assert_array_equal(scale_clip(raw), load_clip(folder, [1, 2, 3, 4], "rgb", S, np.random.default_rng(1)))
     np.testing.assert_allclose(scale_clip(raw), raw / 127.5 - 1, atol=1e-6)

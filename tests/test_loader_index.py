@@ -2,7 +2,7 @@
 import pytest
 
 from frame_tree import make_tree, numbered_frames, write_annotation, write_flow_video, write_rgb_video
-from src.data.clip_index import DatasetIndexError, build_index, read_n_frames
+from src.loader.index import DatasetIndexError, build_index, read_n_frames
 
 
 def test_index_keeps_subset_order_and_labels(tmp_path):

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from frame_tree import frame_levels, make_tree, numbered_frames, write_annotation, write_rgb_video
-from src.data.clip_dataset import ClipDataset
-from src.data.mindspore_dataset import EpochSampler, create_dataset, eval_video_ids
+from src.loader.clip_dataset import ClipDataset
+from src.loader.mindspore_dataset import EpochSampler, create_dataset, eval_video_ids
 
 pytest.importorskip("mindspore")
 
@@ -32,7 +32,7 @@ def assert_same(got, want):
     for g_epoch, w_epoch in zip(got, want):
         assert len(g_epoch) == len(w_epoch)
         for (gc, gt), (wc, wt) in zip(g_epoch, w_epoch):
-            assert gc.dtype == np.float32 and gt.dtype == np.int32
+            assert gc.dtype == np.uint8 and gt.dtype == np.int32
             np.testing.assert_array_equal(gc, wc)
             np.testing.assert_array_equal(gt, wt)
 

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from src.data.video import read_gif_frames
+from src.media import read_gif_frames
 from src.weights import convert_file
 from tests.conftest import REPO, shared_path
 

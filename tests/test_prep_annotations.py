@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from prep_helpers import run_tool
-from src.data.annotations import hmdb51_split, read_lines, video_key
+from src.prep.annotations import hmdb51_split, read_lines, video_key
 
 EXPECTED = {
     "hmdb51": {1: (3570, 1530), 2: (3570, 1530), 3: (3570, 1530)},

@@ -3,8 +3,8 @@ import cv2
 import numpy as np
 
 from prep_helpers import finished_folders, hidden_entries, run_tool
-from src.data.flow import dequantise, quantise
-from src.data.synthetic_media import shifted_sequence
+from src.layout import dequantise_flow as dequantise, quantise_flow as quantise
+from src.prep.synthetic_media import shifted_sequence
 
 BOUND = 20.0
 STEP = 2 * BOUND / 255

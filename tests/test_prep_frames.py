@@ -3,9 +3,10 @@ import numpy as np
 import pytest
 
 from prep_helpers import finished_folders, hidden_entries, run_tool
-from src.data.frames import resize_short_side, scaled_size
-from src.data.synthetic_media import moving_disc_frames, write_video
-from src.data.video import iter_video_frames, read_image_rgb, rgb_frame_paths
+from src.media import resize_short_side, scaled_size
+from src.prep.synthetic_media import moving_disc_frames, write_video
+from src.layout import rgb_frame_paths
+from src.media import iter_video_frames, read_image_rgb
 
 SPECIAL = "a b [1] 'q' \"dq\" & ; $x é.v2"  # HMDB-like: spaces, brackets, quotes, &, ;, $, non-ASCII, a dot
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from prep_helpers import run_tool
-from src.data.frame_count import count_frames
-from src.data.n_frames import read_n_frames
-from src.data.video import VideoReadError
+from src.prep.n_frames import count_frames
+from src.layout import read_n_frames
+from src.errors import VideoReadError
 
 
 def make_frames(folder, names):
@@ -61,3 +61,14 @@ def test_generate_n_frames_tool(tmp_path):
 
     again = run_tool("generate_n_frames", tmp_path, "--n_jobs", 2)
     assert "done 0, skipped 2 (already done), failed 1" in again.stdout
+
+
+@pytest.mark.parametrize("text", ["nan", "inf", "-inf", "1e400", "-3", "2.5", "many"])
+def test_impossible_counts_are_named_errors_and_generate_n_frames_repairs_them(tmp_path, text):
+    folder = make_frames(tmp_path / "jump" / "v", rgb_names(3))
+    (folder / "n_frames").write_text(text)
+    with pytest.raises(VideoReadError, match=re.escape(str(folder / "n_frames"))):
+        read_n_frames(folder)
+    result = run_tool("generate_n_frames.py", tmp_path, "--n_jobs", 1)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert read_n_frames(folder) == 3

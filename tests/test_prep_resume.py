@@ -7,8 +7,8 @@ import sys
 import time
 
 from prep_helpers import REPO, finished_folders, hidden_entries, run_tool
-from src.data.synthetic_media import moving_disc_frames, write_video
-from src.data.video import rgb_frame_paths
+from src.prep.synthetic_media import moving_disc_frames, write_video
+from src.layout import rgb_frame_paths
 
 N_VIDEOS, N_FRAMES = 12, 40
 

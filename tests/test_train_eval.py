@@ -10,8 +10,8 @@ import mindspore as ms
 
 from src.i3d import build_i3d
 from src.lr_schedule import step_decay
-from src.data.holdout import hold_out
-from src.data.clip_dataset import ClipDataset
+from src.loader.holdout import hold_out
+from src.loader.clip_dataset import ClipDataset
 from tests.conftest import REPO
 from tests.frame_tree import write_annotation, write_flow_video, write_rgb_video
 from tests.helpers_i3d import reinitialise

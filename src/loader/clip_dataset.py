@@ -7,9 +7,9 @@ is reproducible from its seed. Keys passed to __getitem__ encode the epoch: key 
 """
 import numpy as np
 
-from src.data.clip_index import build_index
-from src.data.clip_loader import load_clip, load_clip_uint8
-from src.data.temporal_sampling import clip_indices
+from src.loader.index import build_index
+from src.loader.clip_reader import load_clip
+from src.loader.temporal_sampling import clip_indices
 
 
 class ClipDataset:
@@ -17,12 +17,11 @@ class ClipDataset:
 
     sample_duration 0 means the whole video (eval only: clip lengths then differ between videos).
     Iterating it (no MindSpore) yields every video once in index order, eval style, epoch 0.
-    uint8=True yields uint8 clips (scale on the device with x / 127.5 - 1): 4x less data to move
-    between worker processes, and no float conversion on the CPU.
+    Clips are uint8 (C, T, H, W), scaled by the network input step (src/network_input.py).
     """
 
     def __init__(self, video_path, annotation_path, mode, subset, train, sample_duration=64,
-                 spatial_size=224, seed=0, uint8=False, flip=True):
+                 spatial_size=224, seed=0, flip=True):
         if train and not sample_duration:
             raise ValueError("training needs a fixed sample_duration (0 = whole video is for eval)")
         self.samples, self.labels = build_index(video_path, annotation_path, subset, mode)
@@ -31,7 +30,6 @@ class ClipDataset:
         self.sample_duration = int(sample_duration)
         self.spatial_size = int(spatial_size)
         self.seed = int(seed)
-        self.uint8 = uint8
         self.flip = flip  # training mirror; off for classes that mirroring would swap (left vs right)
 
     def __len__(self):
@@ -47,12 +45,11 @@ class ClipDataset:
         return np.random.default_rng(np.random.SeedSequence([self.seed, int(epoch), int(index)]))
 
     def clip(self, index, epoch=0):
-        """(clip float32 (C, T, H, W) [uint8 with uint8=True], label int32 0-d array) for `index` in `epoch`."""
+        """(clip uint8 (C, T, H, W), label int32 0-d array) for `index` in `epoch`."""
         sample = self.samples[index]
         rng = self.rng(epoch, index) if self.train else None
         frames = clip_indices(sample.n_frames, self.sample_duration, rng)
-        load = load_clip_uint8 if self.uint8 else load_clip
-        clip = load(sample.video_dir, frames, self.mode, self.spatial_size, rng, self.flip)
+        clip = load_clip(sample.video_dir, frames, self.mode, self.spatial_size, rng, self.flip)
         return clip, np.array(sample.label, dtype=np.int32)
 
     def __getitem__(self, key):

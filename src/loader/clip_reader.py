@@ -1,17 +1,16 @@
-"""Decode the frames of one clip into the network's input: float32 (C, T, H, W) in [-1, 1].
+"""Decode the frames of one clip into uint8 (C, T, H, W), the network input contract (src/network_input.py).
 
-Speed matters more than elegance here (DESIGN.md section 8): each distinct frame is decoded once
-with OpenCV, cropped (and mirrored) while still uint8, split into planes straight into one
-preallocated channels-first buffer (BGR -> RGB happens in that split), and the whole clip is
-scaled to float in one vectorised pass. rgb is RGB (the original fed BGR, spec section 9, bug 5);
-flow has channels [x, y].
+Speed matters more than elegance here: each distinct frame is decoded once with OpenCV, cropped
+(and mirrored) while still uint8 and split into planes straight into one preallocated channels-first
+buffer (BGR -> RGB happens in that split). rgb is RGB, the order the pretrained weights expect; flow
+has channels [x, y].
 """
 import cv2
 import numpy as np
 
-from src.data.clip_index import frame_path, mode_channels
-from src.data.spatial_transforms import center_plan, invert_flow_x, random_plan
-from src.data.video import VideoReadError
+from src.errors import VideoReadError
+from src.layout import frame_path, mode_channels
+from src.loader.spatial_transforms import center_plan, invert_flow_x, random_plan
 
 
 def _imread(path, flags):
@@ -38,13 +37,7 @@ def _store(buffer, slot, images, plan, mode):
         buffer[0, slot], buffer[1, slot] = plan.apply(images[0]), plan.apply(images[1])
 
 
-def scale_clip(clip):
-    """uint8 (C, T, H, W) -> float32 in [-1, 1] as v / 127.5 - 1, in one pass over the clip."""
-    flat = np.ascontiguousarray(clip).reshape(-1, clip.shape[-1])
-    return cv2.addWeighted(flat, 1 / 127.5, flat, 0, -1, dtype=cv2.CV_32F).reshape(clip.shape)
-
-
-def load_clip_uint8(video_dir, indices, mode, size, rng=None, flip=True):
+def load_clip(video_dir, indices, mode, size, rng=None, flip=True):
     """Frames `indices` (1-based) of `video_dir` as uint8 (C, T, size, size), cropped and mirrored.
 
     With `rng` the crop position and mirror are random (train, drawn once for the clip; no mirror with
@@ -67,8 +60,3 @@ def load_clip_uint8(video_dir, indices, mode, size, rng=None, flip=True):
     if plan.flip and mode == "flow":
         invert_flow_x(buffer[0])
     return buffer if np.array_equal(inverse, np.arange(len(inverse))) else buffer[:, inverse]
-
-
-def load_clip(video_dir, indices, mode, size, rng=None, flip=True):
-    """Like load_clip_uint8, scaled to float32 in [-1, 1] (the network's input)."""
-    return scale_clip(load_clip_uint8(video_dir, indices, mode, size, rng, flip))

@@ -32,6 +32,5 @@ def hold_out(train_source, fraction, seed, val_duration):
     val = copy.copy(train_source)
     val.samples = [s for i, s in enumerate(train_source.samples) if i in held]
     val.train = False
-    val.uint8 = False  # validated through the network directly, which takes float clips
     val.sample_duration = int(val_duration)
     return train, val

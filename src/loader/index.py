@@ -8,14 +8,14 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from src.data import n_frames as n_frames_file
-from src.data.video import VideoReadError
+from src import layout
+from src.errors import UserError, VideoReadError
+from src.layout import frame_path, mode_channels
 
-MODES = ("rgb", "flow")
 SUBSETS = ("training", "validation")
 
 
-class DatasetIndexError(ValueError):
+class DatasetIndexError(UserError, ValueError):
     """The annotation file or the frame tree disagree with each other; the message names the file."""
 
 
@@ -29,26 +29,14 @@ class Sample:
     n_frames: int
 
 
-def frame_path(video_dir, index, channel=""):
-    """Path of 1-based frame `index`; channel '' for rgb, 'x' or 'y' for the flow components."""
-    return Path(video_dir) / f"image_{index:05d}{channel}.jpg"
-
-
-def mode_channels(mode):
-    """The file-name suffixes that make up one frame of `mode` (rgb: one file, flow: x and y)."""
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-    return ("",) if mode == "rgb" else ("x", "y")
-
-
 def read_n_frames(video_dir):
     """The frame count in `<video_dir>/n_frames`, which must be positive for a clip to be drawn."""
     try:
-        n = n_frames_file.read_n_frames(video_dir)
+        n = layout.read_n_frames(video_dir)
     except VideoReadError as exc:
         raise DatasetIndexError(str(exc)) from None
     if n <= 0:
-        raise DatasetIndexError(f"{Path(video_dir) / 'n_frames'}: frame count must be positive, found {n}")
+        raise DatasetIndexError(f"{Path(video_dir) / layout.N_FRAMES}: frame count must be positive, found {n}")
     return n
 
 
@@ -96,7 +84,7 @@ def build_index(video_path, annotation_path, subset, mode):
         for channel in channels:
             last = frame_path(video_dir, n_frames, channel)
             if not last.is_file():
-                raise DatasetIndexError(f"{last}: missing, but {video_dir / 'n_frames'} says {n_frames} "
+                raise DatasetIndexError(f"{last}: missing, but {video_dir / layout.N_FRAMES} says {n_frames} "
                                         f"frames (incomplete extraction, or a {mode} clip in the wrong tree?)")
         samples.append(Sample(str(video_dir), key, label_ids[label_name], n_frames))
     if not samples:

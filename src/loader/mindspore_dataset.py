@@ -10,7 +10,7 @@ import os
 
 import numpy as np
 
-from src.data.clip_dataset import ClipDataset
+from src.loader.clip_dataset import ClipDataset
 
 COLUMNS = ["clip", "target"]
 
@@ -75,14 +75,14 @@ def to_mindspore(source, batch_size, num_workers=1, python_multiprocessing=True,
 
 def create_dataset(video_path, annotation_path, mode, train, batch_size=8, sample_duration=64,
                    spatial_size=224, seed=0, num_workers=1, python_multiprocessing=True,
-                   num_shards=None, shard_id=None, start_epoch=0, subset=None, uint8=False):
+                   num_shards=None, shard_id=None, start_epoch=0, subset=None):
     """Build (batched MindSpore dataset, ClipDataset); subset defaults to training/validation by `train`.
 
     The ClipDataset gives `labels` (class names), `video_ids` (eval batch order) and len().
     """
     subset = subset or ("training" if train else "validation")
     source = ClipDataset(video_path, annotation_path, mode, subset, train, sample_duration,
-                         spatial_size, seed, uint8)
+                         spatial_size, seed)
     dataset = to_mindspore(source, batch_size, num_workers, python_multiprocessing, num_shards,
                            shard_id, start_epoch)
     return dataset, source

@@ -12,13 +12,12 @@ import os
 import re
 from pathlib import Path
 
-from src.data.atomic import write_text_atomic
-from src.data.n_frames import N_FRAMES, read_n_frames
-from src.data.video import rgb_frame_paths
+from src.atomic import write_text_atomic
+from src import datasets
+from src.layout import is_finished, read_n_frames, rgb_frame_paths
 
 HMDB_SPLIT_RE = re.compile(r"^(?P<label>.+)_test_split(?P<split>\d+)\.txt$")
 HMDB_SUBSET = {"1": "training", "2": "validation"}  # id 0 = not used in this split
-SPLITS = (1, 2, 3)
 
 
 def read_lines(path):
@@ -70,7 +69,7 @@ def ucf101_split(split_dir, split):
 
 def rgb_frame_total(folder):
     """n for `segment`: the folder's n_frames, or its rgb frames counted when n_frames is not written yet."""
-    if (folder / N_FRAMES).is_file():
+    if is_finished(folder):
         return read_n_frames(folder)
     return len(rgb_frame_paths(folder))
 
@@ -91,24 +90,22 @@ def build_database(entries, jpg_dir, drop_missing=False):
     return database, missing
 
 
-DATASETS = {
-    "hmdb51": (hmdb51_split, "hmdb51_{}.json"),
-    "ucf101": (ucf101_split, "ucf101_{:02d}.json"),
-}
+SPLIT_READERS = {"hmdb51": hmdb51_split, "ucf101": ucf101_split}  # by the registry's split_format
 
 
 def write_split_jsons(dataset, split_dir, jpg_dir, dst_dir, drop_missing=False, show_missing=5):
     """Write the three split JSONs of a dataset, print what each holds; 1 if any listed video lacks frames."""
-    read_split, file_pattern = DATASETS[dataset]
+    spec = datasets.get(dataset)
+    read_split = SPLIT_READERS[spec.split_format]
     if not Path(jpg_dir).is_dir():
         raise FileNotFoundError(f"{jpg_dir}: no such folder (the rgb frame folders from generate_rgb_jpgs)")
     dst_dir = Path(dst_dir)
     dst_dir.mkdir(parents=True, exist_ok=True)
     status = 0
-    for split in SPLITS:
+    for split in spec.splits:
         labels, entries = read_split(split_dir, split)
         database, missing = build_database(entries, jpg_dir, drop_missing)
-        out = dst_dir / file_pattern.format(split)
+        out = dst_dir / spec.annotation_name(split)
         write_text_atomic(out, json.dumps({"labels": labels, "database": database}))
         subsets = [v["subset"] for v in database.values()]
         print(f"{out}: {len(labels)} labels, {subsets.count('training')} training, "
@@ -125,7 +122,8 @@ def main(dataset, argv=None):
     """The command line shared by hmdb51_json.py and ucf101_json.py."""
     import argparse
 
-    names = ", ".join(DATASETS[dataset][1].format(s) for s in SPLITS)
+    spec = datasets.get(dataset)
+    names = ", ".join(spec.annotation_name(s) for s in spec.splits)
     parser = argparse.ArgumentParser(prog=f"{dataset}_json",
                                      description=f"Official {dataset} split files -> {names}.")
     parser.add_argument("split_dir", help="the folder of the official split .txt files")

@@ -9,7 +9,7 @@ Layout written (what generate_rgb_jpgs.py and hmdb51_json.py read):
   <out>/videos/<class>/<video>.avi                 MJPG in AVI, decodable by cv2.VideoCapture
   <out>/splits/<class>_test_split{1,2,3}.txt       "<video>.avi <id> " lines, 1 train / 2 test / 0 unused
 
-Usage: python -m src.demo_data OUT [--train_per_class 8] [--test_per_class 4] [--seed 0] ...
+Usage: python -m src.prep.demo_data OUT [--train_per_class 8] [--test_per_class 4] [--seed 0] ...
 """
 import argparse
 from pathlib import Path

@@ -13,10 +13,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from src.data.batch import Task, build_folder, is_finished, resolve_jobs, run_batch, walk_items
-from src.data.video import VideoReadError, rgb_frame_paths
-
-DEFAULT_BOUND = 20.0
+from src.errors import VideoReadError
+from src.layout import (FLOW_BOUND, RGB_FRAME_PATTERN, contiguous_rgb_frames, flow_names, is_finished, quantise_flow,
+                        rgb_frame_paths, write_n_frames)
+from src.prep.jobs import Task, build_folder, resolve_jobs, run_batch, walk_items
 _TVL1 = None  # one per process: creating it for every pair (as the original did) is wasted work
 
 
@@ -25,21 +25,6 @@ def tvl1():
     if _TVL1 is None:
         _TVL1 = cv2.optflow.DualTVL1OpticalFlow_create()
     return _TVL1
-
-
-def quantise(flow, bound=DEFAULT_BOUND):
-    """Flow in pixels -> uint8, with +-bound mapped to 0..255 (0 px -> 128)."""
-    scaled = (np.clip(flow, -bound, bound) + bound) * (255.0 / (2 * bound))
-    return np.round(scaled).astype(np.uint8)
-
-
-def dequantise(stored, bound=DEFAULT_BOUND):
-    """uint8 (as stored) -> flow in pixels; the inverse of quantise up to one step (2 bound / 255)."""
-    return stored.astype(np.float32) * (2 * bound / 255.0) - bound
-
-
-def flow_names(k):
-    return f"image_{k:05d}x.jpg", f"image_{k:05d}y.jpg"
 
 
 def read_gray(path):
@@ -51,7 +36,7 @@ def read_gray(path):
 
 def encode_flow(flow, bound):
     """The two JPEG byte strings (x, y) of one flow field."""
-    q = quantise(flow, bound)
+    q = quantise_flow(flow, bound)
     encoded = []
     for c in (0, 1):
         ok, buf = cv2.imencode(".jpg", q[..., c])
@@ -77,22 +62,24 @@ def _frame_pairs(paths):
         prev = cur
 
 
-def compute_flow(rgb_dir, dst, bound=DEFAULT_BOUND):
+def compute_flow(rgb_dir, dst, bound=FLOW_BOUND):
     """TV-L1 flow of the frame folder rgb_dir into the flow folder dst; returns the frame count."""
 
     def fill(tmp):
-        paths = rgb_frame_paths(rgb_dir)
+        paths = contiguous_rgb_frames(rgb_dir)
         if not paths:
-            raise VideoReadError(rgb_dir, "no image_%05d.jpg frames")
+            raise VideoReadError(rgb_dir, f"no {RGB_FRAME_PATTERN} frames")
         n = len(paths)
         if n == 1:
             shape = read_gray(paths[0]).shape
             write_flow(tmp, 1, np.zeros(shape + (2,), np.float32), bound)
+            write_n_frames(tmp, 1)
             return 1
         for k, prev, cur in _frame_pairs(paths):
             write_flow(tmp, k, tvl1().calc(prev, cur, None), bound)
         for src, dst_name in zip(flow_names(n - 1), flow_names(n)):
             shutil.copyfile(tmp / src, tmp / dst_name)
+        write_n_frames(tmp, n)
         return n
 
     return build_folder(dst, fill)
@@ -108,14 +95,15 @@ def flow_tasks(rgb_root, flow_root):
     return [Task(p, Path(flow_root) / cls / p.name) for cls, p in items]
 
 
-def convert_rgb_to_flow(rgb_root, flow_root, n_jobs=1, bound=DEFAULT_BOUND):
+def convert_rgb_to_flow(rgb_root, flow_root, n_jobs=1, bound=FLOW_BOUND):
     tasks = flow_tasks(rgb_root, flow_root)
     if not tasks:
         raise FileNotFoundError(f"no <class>/<video> frame folders under {rgb_root}")
-    return run_batch(tasks, partial(_flow_task, bound=bound), n_jobs=n_jobs, desc="flow", init=tvl1)
+    return run_batch(tasks, partial(_flow_task, bound=bound), skip=is_finished, n_jobs=n_jobs, desc="flow",
+                     init=tvl1)
 
 
-def measure_pair_rate(rgb_dir, bound=DEFAULT_BOUND, max_pairs=3):
+def measure_pair_rate(rgb_dir, bound=FLOW_BOUND, max_pairs=3):
     """Pairs per second on one core for real frames (read, TV-L1, quantise, JPEG-encode), and the pair count."""
     cv2.setNumThreads(1)
     pairs = _frame_pairs(rgb_frame_paths(rgb_dir)[: max_pairs + 1])
@@ -134,7 +122,7 @@ def format_duration(seconds):
     return f"{days}d {text}" if days else text
 
 
-def estimate(rgb_root, flow_root, n_jobs=1, bound=DEFAULT_BOUND):
+def estimate(rgb_root, flow_root, n_jobs=1, bound=FLOW_BOUND):
     """Print the frame pairs still to do and the projected time at the rate measured here; writes nothing."""
     tasks = flow_tasks(rgb_root, flow_root)
     todo = [t for t in tasks if not is_finished(t.dst)]

@@ -8,26 +8,10 @@ from pathlib import Path
 
 import cv2
 
-from src.data.batch import Task, build_folder, run_batch, walk_items
-from src.data.video import VideoReadError, iter_video_frames
-
-DATASET_EXT = {"hmdb51": "avi", "ucf101": "avi"}
-
-
-def scaled_size(width, height, size):
-    """(width, height) with the short side = size and the aspect ratio kept (long side rounded)."""
-    if width <= height:
-        return size, max(1, round(height * size / width))
-    return max(1, round(width * size / height)), size
-
-
-def resize_short_side(rgb, size):
-    h, w = rgb.shape[:2]
-    new_w, new_h = scaled_size(w, h, size)
-    if (new_w, new_h) == (w, h):
-        return rgb
-    interp = cv2.INTER_AREA if new_h < h else cv2.INTER_LINEAR
-    return cv2.resize(rgb, (new_w, new_h), interpolation=interp)
+from src.errors import VideoReadError
+from src.layout import frame_name, is_finished, write_n_frames
+from src.media import iter_video_frames, resize_short_side
+from src.prep.jobs import Task, build_folder, run_batch, walk_items
 
 
 def write_rgb_jpeg(path, rgb, quality=95):
@@ -55,9 +39,10 @@ def extract_frames(video, dst, size=240, quality=95, allow_truncated=False):
         declared = declared_frame_count(video)
         n = 0
         for n, rgb in enumerate(iter_video_frames(video), 1):
-            write_rgb_jpeg(tmp / f"image_{n:05d}.jpg", resize_short_side(rgb, size), quality)
+            write_rgb_jpeg(tmp / frame_name(n), resize_short_side(rgb, size), quality)
         if n < declared and not allow_truncated:
             raise VideoReadError(video, f"truncated or corrupt: decoded {n} of the {declared} frames its header declares")
+        write_n_frames(tmp, n)
         return n
 
     return build_folder(dst, fill)
@@ -80,4 +65,4 @@ def generate_rgb_jpgs(src_root, dst_root, ext="avi", n_jobs=1, size=240, quality
     if not tasks:
         raise FileNotFoundError(f"no <class>/<video>.{ext} files under {src_root}")
     work = partial(_extract_task, size=size, quality=quality, allow_truncated=allow_truncated)
-    return run_batch(tasks, work, n_jobs=n_jobs, desc="frames")
+    return run_batch(tasks, work, skip=is_finished, n_jobs=n_jobs, desc="frames")

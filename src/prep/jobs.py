@@ -15,9 +15,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from src.data.atomic import partial_path, partial_target
-from src.data.n_frames import N_FRAMES, write_n_frames
-from src.data.video import VideoReadError
+from src.atomic import partial_path, partial_target
+from src.errors import VideoReadError
 
 @dataclass(frozen=True)
 class Task:
@@ -89,11 +88,6 @@ def walk_items(root, accept):
     return items
 
 
-def is_finished(folder):
-    """An output folder is complete once its `n_frames` exists: it is written last, then renamed into place."""
-    return (Path(folder) / N_FRAMES).is_file()
-
-
 def remove_partials(*dsts):
     """Delete the temp folders of these outputs left by a killed or interrupted run (any pid)."""
     by_parent = {}
@@ -107,23 +101,22 @@ def remove_partials(*dsts):
 
 
 def build_folder(dst, fill):
-    """Produce `dst` all at once: fill(tmp) writes the frames into a hidden temp folder and returns their
-    count, `n_frames` is written last, then the folder is renamed to `dst`. A crash leaves only the temp
-    folder, which the next run deletes."""
+    """Produce the folder `dst` all at once: fill(tmp) writes everything into a hidden temp folder (its
+    completion marker last) and returns a result, then the folder is renamed to `dst`. A crash leaves only
+    the temp folder, which the next run deletes."""
     dst = Path(dst)
     remove_partials(dst)
     tmp = partial_path(dst)
     tmp.mkdir(parents=True)
     try:
-        n = fill(tmp)
-        write_n_frames(tmp, n)
-        if dst.exists():  # an unfinished folder without n_frames (older run or the original's tools)
+        result = fill(tmp)
+        if dst.exists():  # an unfinished folder (older run or the original's tools)
             shutil.rmtree(dst)
         os.replace(tmp, dst)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return n
+    return result
 
 
 def _prepare_process(init):
@@ -153,7 +146,7 @@ def _attempt(work, task):
     return task, ("skipped" if result is False else "done"), None
 
 
-def run_batch(tasks, work, *, n_jobs=1, desc="videos", init=None, skip=is_finished):
+def run_batch(tasks, work, *, skip, n_jobs=1, desc="videos", init=None):
     """Run work(task) for every task whose output is not finished yet; returns the Summary.
 
     `skip(task.dst)` true -> counted as skipped without starting it (pass skip=None to start every task;

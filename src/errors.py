@@ -1,0 +1,18 @@
+"""Errors that mean "the user's input is wrong", as opposed to bugs.
+
+Every command prints a UserError as one line naming the file or flag and exits with status 2;
+anything else is an internal error and keeps its traceback.
+"""
+
+
+class UserError(Exception):
+    """A flag, file or folder the user gave that cannot be used; the message names it."""
+
+
+class VideoReadError(UserError, RuntimeError):
+    """A video/GIF/frame folder that cannot be decoded; the message names the path and the reason."""
+
+    def __init__(self, path, reason):
+        super().__init__(f"{path}: {reason}")
+        self.path = str(path)
+        self.reason = reason
