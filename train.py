@@ -6,8 +6,9 @@
 import sys
 
 import src  # noqa: F401  (CPU speed switch before MindSpore runs)
-from src.config import train_parser
+from src.config import structural_flags, train_parser
 from src.trainer import main
 
 if __name__ == "__main__":
-    sys.exit(main(train_parser().parse_args()))
+    parser = train_parser()
+    sys.exit(main(parser.parse_args(), structural_flags(parser)))

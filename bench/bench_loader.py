@@ -1,4 +1,4 @@
-"""Training-pipeline throughput against the bare cost of decoding the same JPEGs (DESIGN.md section 8).
+"""Training-pipeline throughput against the bare cost of decoding the same JPEGs.
 
 Writes its own 240x320 JPEG frame tree to a temporary folder, then measures, in one run:
   decode     cv2.imread of exactly the frames the pipeline decodes (the floor),

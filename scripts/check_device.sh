@@ -9,15 +9,16 @@ OUT="${CHECK_OUT:-./check_device_out}"
 BATCH=4
 bash "$REPO_ROOT/scripts/prepare_demo_data.sh" "$OUT" --no-flow
 DATA="$OUT/datasets/rgb/hmdb51"
+ANNOTATION=$(registry annotation hmdb51)
 rm -rf "$OUT/run"
 "$PYTHON" "$REPO_ROOT/train.py" --dataset hmdb51 --mode rgb --device_target "$TARGET" --device_id "$DEVICE_ID" \
-    --num_epochs "$EPOCHS" --video_path "$DATA/jpg" --annotation_path "$DATA/annotation/hmdb51_1.json" \
+    --num_epochs "$EPOCHS" --video_path "$DATA/jpg" --annotation_path "$DATA/annotation/$ANNOTATION" \
     --checkpoint_path "$OUT/pretrained/i3d_rgb_kinetics400.ckpt" --finetune_num_classes 4 \
     --train_sample_duration 16 --test_sample_duration 16 --spatial_size 112 --batch_size $BATCH --lr 0.001 \
     --run_dir "$OUT/run" --num_workers 4 2>&1 | tee "$OUT/train_log.txt"
 "$PYTHON" "$REPO_ROOT/eval.py" --dataset hmdb51 --test_mode rgb --device_target "$TARGET" --device_id "$DEVICE_ID" \
-    --video_path "$DATA/jpg" --annotation_path "$DATA/annotation/hmdb51_1.json" \
-    --rgb_path "$OUT/run/checkpoints/i3d-${EPOCHS}_10.ckpt" --spatial_size 112 --test_sample_duration 16 \
+    --video_path "$DATA/jpg" --annotation_path "$DATA/annotation/$ANNOTATION" \
+    --rgb_path "$(last_checkpoint "$OUT/run")" --spatial_size 112 --test_sample_duration 16 \
     --output_dir "$OUT/eval" 2>&1 | tee "$OUT/eval_log.txt"
 "$PYTHON" - "$OUT/train_log.txt" "$BATCH" "$TARGET" <<'PY'
 import re, sys

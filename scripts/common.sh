@@ -1,24 +1,27 @@
-# Shared by the run_*.sh scripts: the repository, the Python to use, and the seed README's data layout.
+# Shared by the run_*.sh scripts: the repository, the Python to use, and the standard data layout (README, "Data preparation").
 # Paths given on the command line are used as they are (relative to where you run the script).
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 if [ -z "${PYTHON:-}" ]; then
     if [ -x "$REPO_ROOT/.venv/bin/python" ]; then PYTHON="$REPO_ROOT/.venv/bin/python"; else PYTHON=python3; fi
 fi
 export ONEDNN_MAX_CPU_ISA="${ONEDNN_MAX_CPU_ISA:-AVX2}"
-# The seed layout: $I3D_DATA_ROOT/<mode>/<dataset>/{jpg,annotation/<dataset>_<split>.json}
+# The standard layout: $I3D_DATA_ROOT/<mode>/<dataset>/{jpg,annotation/<dataset>_<split>.json}
 I3D_DATA_ROOT="${I3D_DATA_ROOT:-./datasets}"
 I3D_PRETRAINED_DIR="${I3D_PRETRAINED_DIR:-./pretrained}"
 
+registry() { PYTHONPATH="$REPO_ROOT${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" -m src.datasets "$@"; }  # src/datasets.py
+last_checkpoint() { PYTHONPATH="$REPO_ROOT${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" -m src.run_folder latest "$1"; }  # RUN_DIR
 check_dataset() {
-    case "$1" in hmdb51|ucf101) ;; *) echo "error: dataset must be hmdb51 or ucf101, got '$1'" >&2; exit 2;; esac
+    local known
+    known=$(registry names)
+    case " $known " in *" $1 "*) ;; *) echo "error: dataset must be one of: $known; got '$1'" >&2; exit 2;; esac
 }
 check_mode() {
     case "$1" in rgb|flow) ;; *) echo "error: mode must be rgb or flow, got '$1'" >&2; exit 2;; esac
 }
 default_video_path() { echo "$I3D_DATA_ROOT/$2/$1/jpg"; }            # dataset mode
 default_annotation_path() {                                          # dataset mode
-    if [ "$1" = hmdb51 ]; then echo "$I3D_DATA_ROOT/$2/$1/annotation/hmdb51_1.json"
-    else echo "$I3D_DATA_ROOT/$2/$1/annotation/ucf101_01.json"; fi
+    echo "$I3D_DATA_ROOT/$2/$1/annotation/$(registry annotation "$1")"
 }
 default_checkpoint() {                                               # mode
     if [ "$1" = rgb ]; then echo "$I3D_PRETRAINED_DIR/i3d_rgb_kinetics400.ckpt"
@@ -32,7 +35,7 @@ require_path() {                                                     # what path
 }
 resolve_train_paths() {                                              # dataset mode [video annotation checkpoint]
     # Sets VIDEO_PATH, ANNOTATION_PATH, CHECKPOINT_PATH ('' = from scratch) from the three paths given or the
-    # seed layout, and stops with a message naming a missing one.
+    # standard layout, and stops with a message naming a missing one.
     if [ $# -ge 5 ]; then
         VIDEO_PATH=$3; ANNOTATION_PATH=$4; CHECKPOINT_PATH=$5
     else
@@ -48,7 +51,7 @@ resolve_train_paths() {                                              # dataset m
     fi
 }
 parse_form() {                                                       # short_n long_n script "$@"
-    # SHORT=1 for the seed's short form (exactly short_n positional arguments, then only --flags),
+    # SHORT=1 for the short form (exactly short_n positional arguments, then only --flags),
     # SHORT=0 for the original's long form (at least long_n); anything else prints the script's usage.
     local short=$1 long=$2 script=$3
     shift 3

@@ -24,6 +24,7 @@ if [ -f "$SHARED/data/samples/v_CricketShot_g04_c01_rgb.gif" ]; then
 fi
 
 DATA="$OUT/datasets"
+ANNOTATION=$(registry annotation hmdb51)
 EPOCHS="${DEMO_EPOCHS:-8}"
 # Short fine-tunes: BN running statistics must catch up within 60 steps, hence --bn_momentum 0.9;
 # mirroring would turn "move left" into "move right", hence --no-flip.
@@ -36,15 +37,15 @@ for MODE in rgb flow; do
     echo "== train $MODE ($EPOCHS epochs: Mixed_4*, Mixed_5* and logits fine-tuned from $INIT) =="
     rm -rf "$OUT/runs/demo_$MODE"
     "$PYTHON" train.py --dataset hmdb51 --mode "$MODE" --num_epochs "$EPOCHS" --video_path "$DATA/$MODE/hmdb51/jpg" \
-        --annotation_path "$DATA/$MODE/hmdb51/annotation/hmdb51_1.json" --checkpoint_path "$OUT/pretrained/$INIT" \
+        --annotation_path "$DATA/$MODE/hmdb51/annotation/$ANNOTATION" --checkpoint_path "$OUT/pretrained/$INIT" \
         --run_dir "$OUT/runs/demo_$MODE" "${COMMON[@]}" 2>&1 | tee "$OUT/runs/demo_${MODE}_log.txt"
 done
 echo "== evaluate rgb, flow and joint on the test split =="
 "$PYTHON" eval.py --dataset hmdb51 --test_mode joint --num_workers 2 --spatial_size 112 --test_sample_duration 16 \
-    --video_path "$DATA/rgb/hmdb51/jpg" --annotation_path "$DATA/rgb/hmdb51/annotation/hmdb51_1.json" \
-    --video_path_joint_flow "$DATA/flow/hmdb51/jpg" --annotation_path_joint_flow "$DATA/flow/hmdb51/annotation/hmdb51_1.json" \
-    --rgb_path "$OUT/runs/demo_rgb/checkpoints/i3d-${EPOCHS}_10.ckpt" \
-    --flow_path "$OUT/runs/demo_flow/checkpoints/i3d-${EPOCHS}_10.ckpt" --output_dir "$OUT/eval"
+    --video_path "$DATA/rgb/hmdb51/jpg" --annotation_path "$DATA/rgb/hmdb51/annotation/$ANNOTATION" \
+    --video_path_joint_flow "$DATA/flow/hmdb51/jpg" --annotation_path_joint_flow "$DATA/flow/hmdb51/annotation/$ANNOTATION" \
+    --rgb_path "$(last_checkpoint "$OUT/runs/demo_rgb")" \
+    --flow_path "$(last_checkpoint "$OUT/runs/demo_flow")" --output_dir "$OUT/eval"
 "$PYTHON" - "$OUT" <<'PY'
 import json, re, sys
 from pathlib import Path

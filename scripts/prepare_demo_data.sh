@@ -7,7 +7,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 mkdir -p "$1"
 OUT="$(cd "$1" && pwd)"
-cd "$REPO_ROOT"  # python -m src.demo_data runs from the repository
+cd "$REPO_ROOT"  # python -m src.prep.demo_data runs from the repository
 # --no-flow: skip TV-L1 (check_device.sh); --weights-only: just the checkpoints (make demo VIDEO=...)
 WITH_FLOW=$([ "${2:-}" = --no-flow ] && echo 0 || echo 1)
 SHARED="$(cd "$REPO_ROOT/.." && pwd)/shared"
@@ -26,7 +26,7 @@ if [ ! -f "$OUT/pretrained/i3d_rgb_kinetics400.ckpt" ] || [ ! -f "$OUT/pretraine
 fi
 [ "${2:-}" = --weights-only ] && exit 0
 echo "== synthetic videos (4 classes: a textured square moving left/right/up/down) =="
-[ -d "$OUT/raw/videos" ] || "$PYTHON" -m src.demo_data "$OUT/raw" --train_per_class 10 --test_per_class 5 --n_frames 24
+[ -d "$OUT/raw/videos" ] || "$PYTHON" -m src.prep.demo_data "$OUT/raw" --train_per_class 10 --test_per_class 5 --n_frames 24
 echo "== frames (short side 112) =="
 "$PYTHON" "$REPO_ROOT/generate_rgb_jpgs.py" "$OUT/raw/videos" "$DATA/rgb/hmdb51/jpg" hmdb51 --size 112
 echo "== split JSON =="

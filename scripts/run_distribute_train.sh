@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Data-parallel training through MindSpore's launcher msrun (the original's argument order; extra arguments go to train.py):
 #   bash scripts/run_distribute_train.sh [rank_size] [rank_table_file] [dataset] [mode] [num_epochs] [video_path] [annotation_path] [checkpoint_path] [train.py flags...]
-#   bash scripts/run_distribute_train.sh [rank_size] [rank_table_file] [dataset] [mode] [num_epochs]    (paths from the seed layout)
+#   bash scripts/run_distribute_train.sh [rank_size] [rank_table_file] [dataset] [mode] [num_epochs]    (paths from the standard data layout)
 # rank_size: processes (devices) in the whole job. rank_table_file: not needed (msrun builds the cluster over TCP); an Ascend
 # rank table is still accepted and exported as RANK_TABLE_FILE; pass none or - to skip it. Works on CPU, GPU (NCCL), Ascend (HCCL).
 # Several hosts: run the same command on every host with NODE_NUM=<hosts> NODE_RANK=<0..NODE_NUM-1> MASTER_ADDR=<host 0> MASTER_PORT=<port>.

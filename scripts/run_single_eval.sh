@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Evaluate one stream (the original's argument order; extra arguments go to eval.py):
 #   bash scripts/run_single_eval.sh [device_id] [mode] [dataset] [ckpt_path] [video_path] [annotation_path] [eval.py flags...]
-#   bash scripts/run_single_eval.sh [device_id] [mode] [dataset] [ckpt_path]    (paths from the seed layout)
+#   bash scripts/run_single_eval.sh [device_id] [mode] [dataset] [ckpt_path]    (paths from the standard data layout)
 # Log: ./single_eval_<mode>_log.txt
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Train on one device (the original's argument order; extra arguments go to train.py):
 #   bash scripts/run_standalone_train.sh [device_id] [dataset] [mode] [num_epochs] [video_path] [annotation_path] [checkpoint_path] [train.py flags...]
-#   bash scripts/run_standalone_train.sh [device_id] [dataset] [mode] [num_epochs]    (paths from the seed layout)
+#   bash scripts/run_standalone_train.sh [device_id] [dataset] [mode] [num_epochs]    (paths from the standard data layout)
 # Log: ./output_standalone/<dataset>_<mode>_device<id>_log.txt. I3D_BACKGROUND=1 runs it with nohup in the background.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import mindspore as ms
 
+from .atomic import atomic_output
 from .errors import UserError
 from .i3d import build_i3d
 from .layout import mode_of_channels
@@ -24,14 +25,12 @@ class CheckpointError(UserError, ValueError):
 def save_checkpoint_atomic(save_obj, path):
     """ms.save_checkpoint under a temporary name, then rename: a killed run leaves no half-written file.
 
-    save_obj is a Cell or a list of {'name', 'data'}; the temporary name ends in .ckpt because
-    MindSpore appends that suffix to any other name.
+    save_obj is a Cell or a list of {'name', 'data'}.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.partial.ckpt")
-    ms.save_checkpoint(save_obj, str(tmp))
-    tmp.replace(path)
+    with atomic_output(path, suffix=".ckpt") as tmp:
+        ms.save_checkpoint(save_obj, str(tmp))
 
 
 def read_checkpoint(path, flag="--checkpoint"):

@@ -1,7 +1,7 @@
 """Command-line flags, defined once and shared by train.py and eval.py (the original's names).
 
 Booleans are real flags (`--sink_mode`, `--no-sink_mode`, or `--sink_mode false`), never
-argparse's `type=bool`, which turned `--sink_mode=False` on (original_spec.md section 9, bug 1).
+argparse's `type=bool`, for which any non-empty string (even "False") is true.
 """
 import argparse
 
@@ -10,6 +10,18 @@ from .layout import MODES
 from .runtime import DEVICE_TARGETS
 
 AMP_LEVELS = ("auto", "O0", "O1", "O2", "O3")
+
+
+def structural(*actions):
+    """Mark flags that define the network or how it is trained: a resumed run keeps the run's own value."""
+    for action in actions:
+        action.structural = True
+    return actions[0] if len(actions) == 1 else actions
+
+
+def structural_flags(parser):
+    """The destinations of the flags marked structural, in definition order."""
+    return list(dict.fromkeys(a.dest for a in parser._actions if getattr(a, "structural", False)))
 
 
 def str2bool(text):
@@ -23,8 +35,8 @@ def str2bool(text):
 
 def add_bool(parser, name, default, help_text):
     """--name, --no-name and --name=false all work."""
-    parser.add_argument(f"--{name}", nargs="?", const=True, default=default, type=str2bool, help=help_text)
-    parser.add_argument(f"--no-{name}", dest=name, action="store_false", help=f"turn off --{name}")
+    return (parser.add_argument(f"--{name}", nargs="?", const=True, default=default, type=str2bool, help=help_text),
+            parser.add_argument(f"--no-{name}", dest=name, action="store_false", help=f"turn off --{name}"))
 
 
 def add_runtime_args(p):
@@ -33,17 +45,17 @@ def add_runtime_args(p):
                    help="default: the device the installed MindSpore runs on")
     p.add_argument("--device_id", type=int, default=0)
     p.add_argument("--num_workers", type=int, default=2, help="data loader workers")
-    p.add_argument("--seed", type=int, default=2022)
-    p.add_argument("--head", default="avg", choices=("avg", "max"),
-                   help="avg: DeepMind's head (default); max: the original port's global max pool")
+    structural(p.add_argument("--seed", type=int, default=2022))
+    structural(p.add_argument("--head", default="avg", choices=("avg", "max"),
+                   help="avg: DeepMind's head (default); max: the original port's global max pool"))
 
 
 def add_data_args(p, dataset_required):
-    p.add_argument("--dataset", required=dataset_required, choices=DATASET_NAMES)
+    structural(p.add_argument("--dataset", required=dataset_required, choices=DATASET_NAMES))
     p.add_argument("--video_path", default=None, help="frame tree <root>/<class>/<video>/")
     p.add_argument("--annotation_path", default=None, help="annotation JSON (hmdb51_1.json, ucf101_01.json)")
-    p.add_argument("--spatial_size", type=int, default=224)
-    p.add_argument("--batch_size", type=int, default=8, help="per device")
+    structural(p.add_argument("--spatial_size", type=int, default=224))
+    structural(p.add_argument("--batch_size", type=int, default=8, help="per device"))
     p.add_argument("--num_classes", type=int, default=None,
                    help="classes of the loaded checkpoint's head (default: read from the checkpoint)")
     p.add_argument("--dropout_keep_prob", type=float, default=0.5)
@@ -52,7 +64,7 @@ def add_data_args(p, dataset_required):
 def train_parser():
     p = argparse.ArgumentParser(description="Fine-tune (or train) I3D on HMDB51/UCF101 frames.")
     add_data_args(p, dataset_required=True)
-    p.add_argument("--mode", required=True, choices=MODES)
+    structural(p.add_argument("--mode", required=True, choices=MODES))
     p.add_argument("--save_dir", default="./output_standalone/")
     p.add_argument("--run_dir", default=None,
                    help="this run's folder (default: <save_dir>/<YYYYmmdd_HHMM>_<dataset>_<mode>_device<id>)")
@@ -61,32 +73,32 @@ def train_parser():
                    help="continue the run in RUN_DIR (or the newest run for this dataset/mode/device under "
                         "--save_dir) from its newest checkpoint, at the right epoch and learning rate")
     p.add_argument("--num_val_samples", type=int, default=1, help="(kept for compatibility; unused)")
-    p.add_argument("--train_sample_duration", type=int, default=64)
+    structural(p.add_argument("--train_sample_duration", type=int, default=64))
     p.add_argument("--test_sample_duration", type=int, default=64, help="validation window (frames)")
-    p.add_argument("--checkpoint_path", default="", help="pretrained checkpoint (e.g. Kinetics-400)")
-    p.add_argument("--finetune_num_classes", type=int, default=None,
-                   help="classes to fine-tune to (default: 51 for hmdb51, 101 for ucf101)")
-    p.add_argument("--finetune_prefixes", default="logits,Mixed_5",
-                   help="comma-separated endpoint prefixes that are trained; the rest is frozen")
-    p.add_argument("--optimizer", default="adam", choices=("adam", "SGD", "sgd", "rmsprop"))
-    p.add_argument("--lr", type=float, default=0.01)
-    p.add_argument("--bn_momentum", type=float, default=0.99,
+    structural(p.add_argument("--checkpoint_path", default="", help="pretrained checkpoint (e.g. Kinetics-400)"))
+    structural(p.add_argument("--finetune_num_classes", type=int, default=None,
+                   help="classes to fine-tune to (default: 51 for hmdb51, 101 for ucf101)"))
+    structural(p.add_argument("--finetune_prefixes", default="logits,Mixed_5",
+                   help="comma-separated endpoint prefixes that are trained; the rest is frozen"))
+    structural(p.add_argument("--optimizer", default="adam", choices=("adam", "SGD", "sgd", "rmsprop")))
+    structural(p.add_argument("--lr", type=float, default=0.01))
+    structural(p.add_argument("--bn_momentum", type=float, default=0.99,
                    help="weight of the old BN running value (0.99 = PyTorch 0.01, DeepMind/piergiaj); lower it "
-                        "for short fine-tunes so the running statistics catch up with the new data")
-    p.add_argument("--lr_de_rate", type=float, default=0.5)
-    p.add_argument("--lr_de_epochs", type=int, default=5)
-    p.add_argument("--lr_min", type=float, default=0.0, help="learning-rate floor of the step decay")
+                        "for short fine-tunes so the running statistics catch up with the new data"))
+    structural(p.add_argument("--lr_de_rate", type=float, default=0.5))
+    structural(p.add_argument("--lr_de_epochs", type=int, default=5))
+    structural(p.add_argument("--lr_min", type=float, default=0.0, help="learning-rate floor of the step decay"))
     p.add_argument("--momentum", type=float, default=0.9, help="SGD/RMSProp momentum")
     p.add_argument("--weight_decay", type=float, default=1e-8)
     p.add_argument("--start_epoch", type=int, default=0, help="(kept for compatibility; see --resume)")
     p.add_argument("--num_epochs", type=int, default=32)
     p.add_argument("--checkpoint_frequency", type=int, default=1, help="save every N epochs")
     p.add_argument("--checkpoints_num_keep", type=int, default=16, help="keep the newest N epoch checkpoints")
-    p.add_argument("--val_fraction", type=float, default=0.0,
+    structural(p.add_argument("--val_fraction", type=float, default=0.0,
                    help="hold out this fraction of the TRAINING split (per class) to validate after each "
-                        "epoch and keep best.ckpt; the test split is never used for choosing")
-    add_bool(p, "flip", True, "random horizontal mirroring in training; turn it off (--no-flip) when mirroring "
-                              "changes the class (e.g. moving left vs right)")
+                        "epoch and keep best.ckpt; the test split is never used for choosing"))
+    structural(*add_bool(p, "flip", True, "random horizontal mirroring in training; turn it off (--no-flip) when mirroring "
+                              "changes the class (e.g. moving left vs right)"))
     p.add_argument("--log_every", type=int, default=0, help="also print a progress line every N steps")
     add_bool(p, "no_eval", False, "skip per-epoch validation even with --val_fraction")
     add_bool(p, "sink_mode", False, "dataset sink mode (GPU/Ascend)")

@@ -5,10 +5,11 @@ import sys
 import time
 from pathlib import Path
 
+from .errors import UserError
 from .runtime import configure
 
 
-class EvalSetupError(ValueError):
+class EvalSetupError(UserError, ValueError):
     """A flag or file that makes evaluation impossible; the message names it."""
 
 
@@ -36,7 +37,7 @@ def stream_inputs(args):
 def load_model(args, stream, path):
     """(numpy forward function, number of classes) from a checkpoint or an exported .mindir."""
     from .checkpoint import load_i3d
-    from .metrics import network_forward
+    from .video_logits import network_forward
     from .layout import INPUT_CHANNELS
     from .mindir_runner import load_mindir
 
@@ -55,7 +56,7 @@ def load_model(args, stream, path):
 
 def evaluate_stream(args, stream, ckpt, video_path, annotation_path):
     from .loader.clip_dataset import ClipDataset
-    from .metrics import predict_logits
+    from .video_logits import predict_logits
 
     forward, num_classes = load_model(args, stream, ckpt)
     if args.num_classes and args.num_classes != num_classes:
@@ -76,7 +77,8 @@ def evaluate_stream(args, stream, ckpt, video_path, annotation_path):
 
 
 def report(args, name, result, class_names, out_dir):
-    from .metrics import accuracy_figures, confusion_png, write_predictions
+    from .metrics import accuracy_figures
+    from .report import confusion_png, write_predictions
 
     ids, logits, labels = result
     figures = accuracy_figures(logits, labels, len(class_names))
@@ -115,11 +117,8 @@ def run(args):
 
 
 def main(args):
-    from .checkpoint import CheckpointError
-    from .loader.index import DatasetIndexError
-
     try:
         return run(args)
-    except (EvalSetupError, CheckpointError, DatasetIndexError, ValueError) as exc:
+    except (UserError, ValueError) as exc:
         print(f"eval: {exc}", file=sys.stderr)
         return 2

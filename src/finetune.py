@@ -1,8 +1,8 @@
 """Fine-tuning selection: which layers train, and freezing the rest for real.
 
 A frozen unit gets no gradient, is not given to the optimizer, and its BatchNorm normalises with the
-stored statistics without updating them (the original kept frozen BN in training mode, so it
-overwrote the pretrained statistics with batch statistics; original_spec.md section 1.7).
+stored statistics without updating them (in training mode it would overwrite the pretrained statistics
+with those of the small fine-tuning batches).
 """
 
 

@@ -4,7 +4,7 @@ Numerics follow DeepMind's release: TF "SAME" padding (MindSpore's pad_mode='sam
 extra pad at the end), BatchNorm eps 1e-3 without a learned scale, and the head AvgPool (2,7,7)
 VALID -> dropout -> 1x1x1 conv with bias -> mean of the logits over time.
 
-Parameter names are exactly the original MindSpore port's 287 names (original_spec.md 1.6):
+Parameter names are exactly the original MindSpore port's 287 names, so its checkpoints load:
 MindSpore names a parameter after the attribute path that holds it, so one parameterised Unit3D
 takes its attribute names as arguments, and endpoints are registered with insert_child_to_cell
 (which adds no prefix).

@@ -1,7 +1,7 @@
 """Decode videos, GIFs and frame folders into RGB uint8 frames (H, W, 3).
 
 One place for every reader so that the channel order is decided once: everything returned here
-is RGB (OpenCV decodes BGR; the original port fed BGR to RGB-trained weights).
+is RGB (OpenCV decodes BGR; the pretrained weights expect RGB).
 """
 from pathlib import Path
 

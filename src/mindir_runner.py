@@ -94,7 +94,8 @@ def fit_clip(clip, runner, mode=None):
     c, t, h, w = runner.clip_shape
     got_c, got_t, got_h, got_w = clip.shape
     if got_c != c:
-        raise MindirError(f"{runner.flag} {runner.path} is a {mode_of_channels(c)} model ({c} channels) but the clip has {got_c}"
+        kind = mode_of_channels(c)
+        raise MindirError(f"{runner.flag} {runner.path} is {'an' if kind == 'rgb' else 'a'} {kind} model ({c} channels) but the clip has {got_c}"
                           f"{f' (--mode {mode})' if mode else ''}")
     if got_t < t or (got_h, got_w) != (h, w):
         hint = f"it needs at least {t} frames" if got_t < t else "match --crop to the exported --spatial_size"

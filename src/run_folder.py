@@ -1,12 +1,23 @@
-"""The run folder: config.json, checkpoints/ with i3d-<epoch>_<steps>.ckpt, shards/ (distributed), finding where to resume."""
+"""The run folder: config.json, checkpoints/ with i3d-<epoch>_<steps>.ckpt, shards/ (distributed), finding where to resume.
+
+`python -m src.run_folder latest RUN_DIR` prints the newest epoch checkpoint (for shell scripts).
+"""
 import json
 import re
+import sys
 import time
 from pathlib import Path
 
 from .atomic import write_text_atomic
 
-CKPT_RE = re.compile(r"^i3d-(\d+)_(\d+)\.ckpt$")
+CHECKPOINT_PREFIX = "i3d"
+CKPT_RE = re.compile(rf"^{CHECKPOINT_PREFIX}-(\d+)_(\d+)\.ckpt$")
+CHECKPOINTS = "checkpoints"
+
+
+def checkpoint_name(epoch, steps):
+    """The original's epoch checkpoint name: i3d-<epoch>_<steps per epoch>.ckpt."""
+    return f"{CHECKPOINT_PREFIX}-{epoch}_{steps}.ckpt"
 
 
 def default_run_dir(save_dir, dataset, mode, device_id, distributed):
@@ -21,15 +32,20 @@ def prepare(run_dir, overwrite):
     if run_dir.exists() and any(run_dir.iterdir()) and not overwrite:
         raise FileExistsError(f"run folder {run_dir} exists and is not empty: pass --resume to continue it, "
                               "--overwrite to write into it anyway, or another --run_dir")
-    (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
+    (run_dir / CHECKPOINTS).mkdir(parents=True, exist_ok=True)
     return run_dir
 
 
 def epoch_checkpoints(run_dir):
     """[(epoch, steps, path)] of the run's epoch checkpoints, oldest first."""
-    folder = Path(run_dir) / "checkpoints"
+    return checkpoints_in(Path(run_dir) / CHECKPOINTS)
+
+
+def checkpoints_in(folder):
+    """[(epoch, steps, path)] of the epoch checkpoints in `folder`, oldest first."""
+    folder = Path(folder)
     found = []
-    for path in folder.glob("i3d-*.ckpt") if folder.is_dir() else []:
+    for path in folder.glob(f"{CHECKPOINT_PREFIX}-*.ckpt") if folder.is_dir() else []:
         m = CKPT_RE.match(path.name)
         if m:
             found.append((int(m.group(1)), int(m.group(2)), path))
@@ -85,3 +101,19 @@ class ShardRecord:
 def read_shard(run_dir, epoch):
     """The video ids a distributed rank trained on in `epoch` (1-based), in order."""
     return (Path(run_dir) / "shards" / f"epoch{epoch}.txt").read_text().split()
+
+
+def main(argv):
+    if len(argv) == 2 and argv[0] == "latest":
+        found = epoch_checkpoints(argv[1])
+        if not found:
+            print(f"error: no {checkpoint_name('<epoch>', '<steps>')} in {Path(argv[1]) / CHECKPOINTS}", file=sys.stderr)
+            return 2
+        print(found[-1][2])
+        return 0
+    print("usage: python -m src.run_folder latest RUN_DIR", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

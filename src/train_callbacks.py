@@ -16,6 +16,7 @@ from mindspore.train import Callback
 
 from .checkpoint import save_checkpoint_atomic
 from .atomic import write_text_atomic
+from .run_folder import checkpoint_name, checkpoints_in
 
 
 class NonFiniteLoss(RuntimeError):
@@ -75,22 +76,20 @@ class TrainLogger(Callback):
 class EpochCheckpoint(Callback):
     """i3d-<epoch>_<steps>.ckpt every `frequency` epochs (network + optimizer state), newest `keep` kept."""
 
-    def __init__(self, folder, steps_per_epoch, frequency=1, keep=16, prefix="i3d"):
+    def __init__(self, folder, steps_per_epoch, frequency=1, keep=16):
         super().__init__()
         self.folder = Path(folder)
         self.steps_per_epoch = steps_per_epoch
         self.frequency = max(1, frequency)
         self.keep = keep
-        self.prefix = prefix
 
     def on_train_epoch_end(self, run_context):
         cb = run_context.original_args()
         epoch = cb.cur_epoch_num
         if epoch % self.frequency and epoch != cb.epoch_num:
             return
-        save_checkpoint_atomic(cb.train_network, self.folder / f"{self.prefix}-{epoch}_{self.steps_per_epoch}.ckpt")
-        saved = sorted(self.folder.glob(f"{self.prefix}-*_*.ckpt"),
-                       key=lambda p: int(p.stem.split("-")[1].split("_")[0]))
+        save_checkpoint_atomic(cb.train_network, self.folder / checkpoint_name(epoch, self.steps_per_epoch))
+        saved = [path for _, _, path in checkpoints_in(self.folder)]
         for old in saved[:-self.keep] if self.keep > 0 else []:
             old.unlink()
 

@@ -1,21 +1,20 @@
-"""train.py's job: data, network (fine-tune or scratch), optimizer, callbacks, Model.train, resume."""
+"""train.py's job in named steps: plan (flags final, resume resolved) -> data -> model -> restore -> callbacks -> fit."""
 import json
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import datasets
 from .distributed import RankMismatch, check_same_start, local_device_id, setup_distribution
+from .errors import UserError
+from .run_folder import CHECKPOINTS, checkpoint_name, prepare
 from .runtime import configure
 
 AUTO_AMP = {"CPU": "O0", "GPU": "O2", "Ascend": "O3"}
-# Settings that define the network and its trainable part: a resumed run keeps the run's own.
-STRUCTURAL = ("mode", "dataset", "head", "finetune_num_classes", "finetune_prefixes", "checkpoint_path",
-              "spatial_size", "train_sample_duration", "optimizer", "lr", "bn_momentum", "lr_de_rate", "lr_de_epochs",
-              "lr_min", "batch_size", "val_fraction", "seed", "flip")
 
 
-class TrainingSetupError(ValueError):
+class TrainingSetupError(UserError, ValueError):
     """A flag or file that makes training impossible; the message names it."""
 
 
@@ -33,7 +32,7 @@ def require_paths(args):
         value = getattr(args, flag)
         if not value:
             raise TrainingSetupError(f"--{flag} is required (or use scripts/run_standalone_train.sh with the "
-                                     "seed's data layout)")
+                                     "standard data layout, README \"Data preparation\")")
         if not Path(value).exists():
             raise TrainingSetupError(f"--{flag} {value}: no such file or folder")
 
@@ -77,8 +76,31 @@ def build_optimizer(args, params, schedule):
     return nn.RMSProp(params, learning_rate=lr, momentum=args.momentum, weight_decay=args.weight_decay)
 
 
-def resume_state(args):
-    """(run folder, newest epoch checkpoint, its epoch) and the run's own structural settings into args."""
+@dataclass
+class TrainPlan:
+    """Everything decided before any data is read: the final flags (a resumed run's own structural
+    settings in place), the device, the ranks, the run folder and where training starts."""
+
+    args: object
+    device_target: str
+    amp_level: str
+    rank: int = 0
+    group: int = 1
+    run_dir: Path = None
+    resume_checkpoint: Path = None
+    initial_epoch: int = 0
+
+
+@dataclass
+class TrainData:
+    dataset: object          # the batched MindSpore dataset
+    source: object           # its ClipDataset (training videos)
+    validation: object       # held-out ClipDataset or None
+    steps: int               # steps per epoch
+
+
+def resume_state(args, structural):
+    """(run folder, newest epoch checkpoint, its epoch); the run's own `structural` settings go into args."""
     from .run_folder import default_run_dir, epoch_checkpoints, find_resume_dir
 
     if args.distributed:  # each rank continues its own <save_dir>/<dataset>_<mode>_device<rank>
@@ -90,53 +112,47 @@ def resume_state(args):
         run_dir = find_resume_dir(args.resume, args.save_dir, args.dataset, args.mode, args.device_id)
     ckpts = epoch_checkpoints(run_dir)
     if not ckpts:
-        raise TrainingSetupError(f"--resume {run_dir}: no i3d-<epoch>_<steps>.ckpt in {run_dir / 'checkpoints'}")
+        raise TrainingSetupError(f"--resume {run_dir}: no {checkpoint_name('<epoch>', '<steps>')} in "
+                                 f"{Path(run_dir) / CHECKPOINTS}")
     epoch, _, path = ckpts[-1]
     config_file = Path(run_dir) / "config.json"
     if config_file.exists():
         saved = json.loads(config_file.read_text())
-        for key in STRUCTURAL:
+        for key in structural:
             if key in saved and saved[key] != getattr(args, key):
                 print(f"resume: keeping the run's {key}={saved[key]!r} (command line said {getattr(args, key)!r})")
                 setattr(args, key, saved[key])
     return Path(run_dir), path, epoch
 
 
-def run(args):
-    start = time.time()
-    import mindspore as ms
-    from mindspore import nn
-    from mindspore.train import DynamicLossScaleManager, Model
+def plan_run(args, structural):
+    """Step 1: device and ranks set up, resume resolved, every flag final."""
+    from .run_folder import default_run_dir
 
-    from .checkpoint import read_checkpoint
+    device_target = configure(args.device_target, args.context, local_device_id(args), args.seed)
+    plan = TrainPlan(args, device_target, resolve_amp(args.amp_level, device_target))
+    plan.rank, plan.group = setup_distribution(args)
+    if args.distributed:
+        args.device_id = plan.rank
+        args.save_dir = args.save_dir if args.save_dir != "./output_standalone/" else "./output_distribute/"
+    if args.resume:
+        plan.run_dir, plan.resume_checkpoint, plan.initial_epoch = resume_state(args, structural)
+    else:
+        plan.run_dir = Path(args.run_dir) if args.run_dir else default_run_dir(
+            args.save_dir, args.dataset, args.mode, args.device_id, args.distributed)
+    args.finetune_num_classes = args.finetune_num_classes or datasets.get(args.dataset).num_classes
+    require_paths(args)
+    return plan
+
+
+def build_data(plan):
+    """Step 2: the training videos (minus a held-out part), the batched pipeline, steps per epoch."""
     from .loader.clip_dataset import ClipDataset
     from .loader.holdout import hold_out
     from .loader.mindspore_dataset import to_mindspore
-    from .metrics import network_forward, predict_logits
-    from .network_input import ScaledInput
-    from .lr_schedule import epoch_lr, step_decay
-    from .run_folder import ShardRecord, default_run_dir, prepare, print_config, write_config
-    from .train_callbacks import AverageBatchNormStatistics, EpochCheckpoint, HeldOutValidation, TrainLogger
+    from .run_folder import ShardRecord
 
-    device_target = configure(args.device_target, args.context, local_device_id(args), args.seed)
-    amp_level = resolve_amp(args.amp_level, device_target)
-    rank, group = setup_distribution(args)
-    if args.distributed:
-        args.device_id = rank
-        args.save_dir = args.save_dir if args.save_dir != "./output_standalone/" else "./output_distribute/"
-    args.finetune_num_classes = args.finetune_num_classes or datasets.get(args.dataset).num_classes
-
-    resume_ckpt, initial_epoch = None, 0
-    if args.resume:
-        run_dir, resume_ckpt, initial_epoch = resume_state(args)
-    else:
-        run_dir = Path(args.run_dir) if args.run_dir else default_run_dir(
-            args.save_dir, args.dataset, args.mode, args.device_id, args.distributed)
-    require_paths(args)
-    if initial_epoch >= args.num_epochs:
-        print(f"resume: {resume_ckpt} is epoch {initial_epoch}; --num_epochs {args.num_epochs} is already done")
-        return 0
-
+    args = plan.args
     source = ClipDataset(args.video_path, args.annotation_path, args.mode, "training", True,
                          args.train_sample_duration, args.spatial_size, args.seed, flip=args.flip)
     if len(source.labels) != args.finetune_num_classes:
@@ -145,72 +161,124 @@ def run(args):
     validation = None
     if args.val_fraction > 0 and not args.no_eval:
         source, validation = hold_out(source, args.val_fraction, args.seed, args.test_sample_duration)
+    sharded = args.distributed
     dataset = to_mindspore(source, args.batch_size, args.num_workers,
-                           num_shards=group if args.distributed else None,
-                           shard_id=rank if args.distributed else None, start_epoch=initial_epoch,
-                           record=ShardRecord(run_dir, source.video_ids, args.num_epochs) if args.distributed else None)
+                           num_shards=plan.group if sharded else None, shard_id=plan.rank if sharded else None,
+                           start_epoch=plan.initial_epoch,
+                           record=ShardRecord(plan.run_dir, source.video_ids, args.num_epochs) if sharded else None)
     steps = dataset.get_dataset_size()
     if steps == 0:
         raise TrainingSetupError(f"{len(source)} training videos make no full batch of --batch_size {args.batch_size}"
-                                 f"{f' per each of {group} devices' if group > 1 else ''}")
+                                 f"{f' per each of {plan.group} devices' if plan.group > 1 else ''}")
+    return TrainData(dataset, source, validation, steps)
 
-    if not args.resume:
-        prepare(run_dir, args.overwrite)
-    net, trainable = build_network(args, resuming=bool(args.resume))
-    if args.distributed and resume_ckpt is None:
-        check_same_start(net, group)
+
+def build_model(plan, steps):
+    """Step 3: the network (pretrained or scratch), its trainable part and the optimizer on the schedule."""
+    from .lr_schedule import step_decay
+
+    args = plan.args
+    net, trainable = build_network(args, resuming=plan.resume_checkpoint is not None)
+    if args.distributed and plan.resume_checkpoint is None:
+        check_same_start(net, plan.group)
     schedule = step_decay(args.lr, args.lr_de_rate, args.lr_de_epochs, args.num_epochs, steps, args.lr_min)
-    optimizer = build_optimizer(args, trainable, schedule)
-    if resume_ckpt is not None:
-        state = read_checkpoint(resume_ckpt, "--resume")
-        ms.load_param_into_net(net, {p.name: state[p.name] for p in net.get_parameters()}, strict_load=True)
-        # the schedule itself is rebuilt from the flags (--num_epochs may have grown); the saved
-        # global_step puts the optimizer at the right place in it
-        ms.load_param_into_net(optimizer, {k: v for k, v in state.items() if k != "learning_rate"},
-                               strict_load=False)
-        step = int(optimizer.global_step.asnumpy().reshape(-1)[0])
-        if step != initial_epoch * steps:
-            raise TrainingSetupError(f"--resume {resume_ckpt}: optimizer step {step} does not match epoch "
-                                     f"{initial_epoch} x {steps} steps (different --batch_size or data?)")
-        print(f"resumed from {resume_ckpt}: epoch {initial_epoch + 1} starts at lr "
-              f"{epoch_lr(schedule, initial_epoch, steps):.6g}", flush=True)
+    return net, build_optimizer(args, trainable, schedule), schedule
 
-    config = {k: v for k, v in vars(args).items()}
-    config.update({"run_dir": str(run_dir), "amp_level_used": amp_level, "device_target_used": device_target,
-                   "rank": rank, "group_size": group, "steps_per_epoch": steps, "train_videos": len(source),
-                   "validation_videos": len(validation.samples) if validation else 0})
+
+def restore(plan, net, optimizer, schedule, steps):
+    """Step 4 (resume only): weights and optimizer state from the run's newest checkpoint."""
+    import mindspore as ms
+
+    from .checkpoint import read_checkpoint
+    from .lr_schedule import epoch_lr
+
+    state = read_checkpoint(plan.resume_checkpoint, "--resume")
+    ms.load_param_into_net(net, {p.name: state[p.name] for p in net.get_parameters()}, strict_load=True)
+    # the schedule itself is rebuilt from the flags (--num_epochs may have grown); the saved
+    # global_step puts the optimizer at the right place in it
+    ms.load_param_into_net(optimizer, {k: v for k, v in state.items() if k != "learning_rate"}, strict_load=False)
+    step = int(optimizer.global_step.asnumpy().reshape(-1)[0])
+    if step != plan.initial_epoch * steps:
+        raise TrainingSetupError(f"--resume {plan.resume_checkpoint}: optimizer step {step} does not match epoch "
+                                 f"{plan.initial_epoch} x {steps} steps (different --batch_size or data?)")
+    print(f"resumed from {plan.resume_checkpoint}: epoch {plan.initial_epoch + 1} starts at lr "
+          f"{epoch_lr(schedule, plan.initial_epoch, steps):.6g}", flush=True)
+
+
+def record_config(plan, data):
+    """The run's config.json (a new run only) and the printed configuration block."""
+    from .run_folder import print_config, write_config
+
+    config = dict(vars(plan.args))
+    config.update({"run_dir": str(plan.run_dir), "amp_level_used": plan.amp_level,
+                   "device_target_used": plan.device_target, "rank": plan.rank, "group_size": plan.group,
+                   "steps_per_epoch": data.steps, "train_videos": len(data.source),
+                   "validation_videos": len(data.validation.samples) if data.validation else 0})
     print_config(config)
-    if not args.resume:
-        write_config(run_dir, config)
-    print(f"step size per epoch: {steps}", flush=True)
+    if plan.resume_checkpoint is None:
+        write_config(plan.run_dir, config)
+    print(f"step size per epoch: {data.steps}", flush=True)
+
+
+def build_callbacks(plan, net, data):
+    """Step 5: log lines, BN statistics across ranks, epoch checkpoints, held-out validation (this order)."""
+    from .video_logits import network_forward, predict_logits
+    from .train_callbacks import AverageBatchNormStatistics, EpochCheckpoint, HeldOutValidation, TrainLogger
+
+    args = plan.args
+    callbacks = [TrainLogger(data.steps, args.log_every, args.batch_size)]
+    if args.distributed:  # before the checkpoint and validation: every rank then holds the same model
+        callbacks.append(AverageBatchNormStatistics(net, plan.group))
+    callbacks.append(EpochCheckpoint(plan.run_dir / CHECKPOINTS, data.steps, args.checkpoint_frequency,
+                                     args.checkpoints_num_keep))
+    if data.validation is not None:
+        callbacks.append(HeldOutValidation(net, data.validation, plan.run_dir, args.batch_size,
+                                           lambda n, s, b: predict_logits(network_forward(n), s, b, num_workers=1)))
+    return callbacks
+
+
+def fit(plan, net, optimizer, data, callbacks):
+    """Step 6: Model.train on uint8 clips scaled on the device."""
+    from mindspore import nn
+    from mindspore.train import DynamicLossScaleManager, Model
+
+    from .network_input import ScaledInput
 
     loss = nn.SoftmaxCrossEntropyWithLogits(sparse=True, reduction="mean")
-    scale = DynamicLossScaleManager() if amp_level != "O0" else None
-    model = Model(ScaledInput(net), loss, optimizer, amp_level=amp_level, loss_scale_manager=scale)
-    callbacks = [TrainLogger(steps, args.log_every, args.batch_size)]
-    if args.distributed:  # before the checkpoint and validation: every rank then holds the same model
-        callbacks.append(AverageBatchNormStatistics(net, group))
-    callbacks += [EpochCheckpoint(run_dir / "checkpoints", steps, args.checkpoint_frequency, args.checkpoints_num_keep)]
-    if validation is not None:
-        callbacks.append(HeldOutValidation(net, validation, run_dir, args.batch_size,
-                                           lambda n, s, b: predict_logits(network_forward(n), s, b, num_workers=1)))
+    scale = DynamicLossScaleManager() if plan.amp_level != "O0" else None
+    model = Model(ScaledInput(net), loss, optimizer, amp_level=plan.amp_level, loss_scale_manager=scale)
     net.set_train(True)
-    model.train(args.num_epochs, dataset, callbacks=callbacks, dataset_sink_mode=args.sink_mode,
-                initial_epoch=initial_epoch)
+    model.train(plan.args.num_epochs, data.dataset, callbacks=callbacks, dataset_sink_mode=plan.args.sink_mode,
+                initial_epoch=plan.initial_epoch)
+
+
+def run(args, structural=()):
+    start = time.time()
+    plan = plan_run(args, structural)
+    if plan.initial_epoch >= args.num_epochs:
+        print(f"resume: {plan.resume_checkpoint} is epoch {plan.initial_epoch}; --num_epochs {args.num_epochs} "
+              "is already done")
+        return 0
+    data = build_data(plan)
+    if plan.resume_checkpoint is None:
+        prepare(plan.run_dir, args.overwrite)
+    net, optimizer, schedule = build_model(plan, data.steps)
+    if plan.resume_checkpoint is not None:
+        restore(plan, net, optimizer, schedule, data.steps)
+    record_config(plan, data)
+    fit(plan, net, optimizer, data, build_callbacks(plan, net, data))
     print(f"total_time: {time.time() - start:.1f}")
     print("Finished training.", flush=True)
     return 0
 
 
-def main(args):
-    from .checkpoint import CheckpointError
-    from .loader.index import DatasetIndexError
+def main(args, structural=()):
+    """train.py: exit 0 done, 2 for a flag or file that cannot be used, 3 when the loss diverged."""
     from .train_callbacks import NonFiniteLoss
 
     try:
-        return run(args)
-    except (TrainingSetupError, CheckpointError, DatasetIndexError, FileExistsError, FileNotFoundError,
-            RankMismatch) as exc:
+        return run(args, structural)
+    except (UserError, FileExistsError, FileNotFoundError, RankMismatch) as exc:
         print(f"train: {exc}", file=sys.stderr)
         return 2
     except NonFiniteLoss as exc:

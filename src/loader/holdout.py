@@ -1,7 +1,7 @@
 """A held-out part of the training split for per-epoch validation (never the test split).
 
-The original validated and picked checkpoints on the test split; here the best checkpoint is
-chosen on videos taken out of training, per class, by a seeded draw.
+Choosing a checkpoint on the test split would leak it into the result; the best checkpoint is chosen
+on videos taken out of training, per class, by a seeded draw.
 """
 import copy
 

@@ -1,8 +1,7 @@
 """Build the list of videos a loader draws clips from: annotation JSON + frame tree -> samples.
 
-The original skipped missing video folders silently and returned short clips when frames were
-missing (spec section 9, bug 15); here every inconsistency is an error that names the file, found
-once while the index is built rather than in a worker process halfway through an epoch.
+Every inconsistency is an error that names the file, found once while the index is built rather
+than in a worker process halfway through an epoch.
 """
 import json
 from dataclasses import dataclass

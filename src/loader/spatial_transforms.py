@@ -1,8 +1,8 @@
 """Where a clip is cropped and whether it is mirrored: decided once per clip, applied to every frame.
 
-The original re-drew the crop position for every frame and for flow x and y separately, and did
-not negate flow x when mirroring (spec section 9, bugs 4 and 6). Frames smaller than the crop are
-an error, not an upscale: it means the frames were extracted at the wrong size.
+One crop for all frames (and for flow x and y together) keeps the motion between frames intact;
+a mirrored flow clip also negates x. Frames smaller than the crop are an error, not an upscale:
+it means the frames were extracted at the wrong size.
 """
 from dataclasses import dataclass
 
@@ -52,6 +52,6 @@ def center_plan(height, width, size, where=""):
 def invert_flow_x(x_frames):
     """In place 255 - x on uint8 flow x frames of a mirrored clip (that is -x after scaling to [-1, 1]).
 
-    A mirrored scene moves the other way horizontally; the original mirrored flow without this.
+    A mirrored scene moves the other way horizontally.
     """
     np.subtract(255, x_frames, out=x_frames)

@@ -1,8 +1,7 @@
 """Which frames (1-based indices) of an n-frame video make up a clip.
 
-Train draws a uniformly random window; eval takes the centred window (the original drew a random
-window at eval too and could never draw the last start; spec section 9, bugs 7 and 16). Videos
-shorter than the window are loop-padded: [1, 2, 3] for 8 frames gives [1, 2, 3, 1, 2, 3, 1, 2].
+Train draws a uniformly random window (every start, the last one included); eval takes the centred
+window, so an evaluation is deterministic. Videos shorter than the window are loop-padded: [1, 2, 3] for 8 frames gives [1, 2, 3, 1, 2, 3, 1, 2].
 """
 import numpy as np
 

@@ -17,7 +17,7 @@ from src.errors import VideoReadError
 from src.layout import (FLOW_BOUND, RGB_FRAME_PATTERN, contiguous_rgb_frames, flow_names, is_finished, quantise_flow,
                         rgb_frame_paths, write_n_frames)
 from src.prep.jobs import Task, build_folder, resolve_jobs, run_batch, walk_items
-_TVL1 = None  # one per process: creating it for every pair (as the original did) is wasted work
+_TVL1 = None  # one per process, reused for every pair
 
 
 def tvl1():

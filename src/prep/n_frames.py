@@ -1,7 +1,7 @@
 """(Re)write the `n_frames` of every folder of an rgb or flow tree from its frames (generate_n_frames).
 
-The original counted every file with 'image' in its name, so a flow folder (x and y per frame) got twice
-its frame count; here rgb and flow frames are told apart and the indices must run 1..n without a gap.
+A flow frame is two files (x and y), so files are not simply counted: rgb and flow frames are told
+apart and the indices must run 1..n without a gap.
 """
 from src.errors import VideoReadError
 from src.layout import count_frames, read_n_frames, write_n_frames
