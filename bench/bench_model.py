@@ -16,31 +16,24 @@ import src  # noqa: E402,F401  (CPU speed switch)
 import mindspore as ms  # noqa: E402
 from mindspore import nn, ops  # noqa: E402
 
-from src.i3d import INCEPTION_CHANNELS, build_i3d  # noqa: E402
+from src.i3d import POOLS, VALID_ENDPOINTS, build_i3d, unit_table  # noqa: E402
 
 
 def i3d_forward_flops(c, t, h, w, num_classes=400):
     """Multiply-adds x 2 of every convolution (TF SAME output sizes); pooling/BN are negligible."""
+    size = [t, h, w]
+    rows, cin = unit_table(c)
+    by_endpoint = {}
+    for row in rows:
+        by_endpoint.setdefault(row[0], []).append(row)
     flops = 0
-
-    def conv(cin, cout, k, t, h, w):
-        return 2 * cin * cout * k ** 3 * t * h * w
-
-    t, h, w = math.ceil(t / 2), math.ceil(h / 2), math.ceil(w / 2)
-    flops += conv(c, 64, 7, t, h, w)
-    h, w = math.ceil(h / 2), math.ceil(w / 2)
-    flops += conv(64, 64, 1, t, h, w) + conv(64, 192, 3, t, h, w)
-    h, w = math.ceil(h / 2), math.ceil(w / 2)
-    cin = 192
-    for name, (b0, b1a, b1b, b2a, b2b, b3b) in INCEPTION_CHANNELS.items():
-        if name == "Mixed_4b":
-            t, h, w = math.ceil(t / 2), math.ceil(h / 2), math.ceil(w / 2)
-        if name == "Mixed_5b":
-            t, h, w = math.ceil(t / 2), math.ceil(h / 2), math.ceil(w / 2)
-        flops += (conv(cin, b0, 1, t, h, w) + conv(cin, b1a, 1, t, h, w) + conv(b1a, b1b, 3, t, h, w)
-                  + conv(cin, b2a, 1, t, h, w) + conv(b2a, b2b, 3, t, h, w) + conv(cin, b3b, 1, t, h, w))
-        cin = b0 + b1b + b2b + b3b
-    return flops + 2 * cin * num_classes * max(t - 1, 1)
+    for name in VALID_ENDPOINTS[:-1]:
+        if name in POOLS:
+            size = [math.ceil(s / k) for s, k in zip(size, POOLS[name][1])]
+        for _, _, ci, co, kernel, stride in by_endpoint.get(name, []):
+            size = [math.ceil(s / k) for s, k in zip(size, stride)]
+            flops += 2 * ci * co * math.prod(kernel) * math.prod(size)
+    return flops + 2 * cin * num_classes * max(size[0] - 1, 1)
 
 
 def best_time(fn, repeats):

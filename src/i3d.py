@@ -43,9 +43,43 @@ HEADS = ("avg", "max")
 FEATURE_CHANNELS = 1024
 
 
+# Stem units (output channels, kernel, stride) and max pools (kernel, stride), by endpoint name.
+STEM_UNITS = {"Conv3d_1a_7x7": (64, (7, 7, 7), (2, 2, 2)),
+              "Conv3d_2b_1x1": (64, (1, 1, 1), (1, 1, 1)),
+              "Conv3d_2c_3x3": (192, (3, 3, 3), (1, 1, 1))}
+POOLS = {"MaxPool3d_2a_3x3": ((1, 3, 3), (1, 2, 2)),
+         "MaxPool3d_3a_3x3": ((1, 3, 3), (1, 2, 2)),
+         "MaxPool3d_4a_3x3": ((3, 3, 3), (2, 2, 2)),
+         "MaxPool3d_5a_2x2": ((2, 2, 2), (2, 2, 2))}
+
+
 def inception_out_channels(channels):
     b0, _, b1b, _, b2b, b3b = channels
     return b0 + b1b + b2b + b3b
+
+
+def inception_unit_specs(in_channels, channels):
+    """{unit: (input channels, output channels, kernel)} of one Inception block's six Unit3Ds."""
+    b0, b1a, b1b, b2a, b2b, b3b = channels
+    return {"b0": (in_channels, b0, (1, 1, 1)), "b1a": (in_channels, b1a, (1, 1, 1)), "b1b": (b1a, b1b, (3, 3, 3)),
+            "b2a": (in_channels, b2a, (1, 1, 1)), "b2b": (b2a, b2b, (3, 3, 3)), "b3b": (in_channels, b3b, (1, 1, 1))}
+
+
+def unit_table(in_channels=3):
+    """[(endpoint, unit or None, input channels, output channels, kernel, stride)] for every Unit3D in
+    network order, and the channels that reach the head: the architecture in one list for the converter
+    (tensor shapes) and the benchmarks (FLOPs)."""
+    rows, cin = [], in_channels
+    for name in VALID_ENDPOINTS:
+        if name in STEM_UNITS:
+            cout, kernel, stride = STEM_UNITS[name]
+            rows.append((name, None, cin, cout, kernel, stride))
+            cin = cout
+        elif name in INCEPTION_CHANNELS:
+            for unit, (ci, co, kernel) in inception_unit_specs(cin, INCEPTION_CHANNELS[name]).items():
+                rows.append((name, unit, ci, co, kernel, (1, 1, 1)))
+            cin = inception_out_channels(INCEPTION_CHANNELS[name])
+    return rows, cin
 
 
 class Unit3D(nn.Cell):
@@ -83,16 +117,7 @@ class InceptionBlock(nn.Cell):
     def __init__(self, prefix, in_channels, channels, bn_momentum=BN_MOMENTUM):
         super().__init__()
         self.prefix = prefix
-        b0, b1a, b1b, b2a, b2b, b3b = channels
-        specs = {
-            "b0": (in_channels, b0, (1, 1, 1)),
-            "b1a": (in_channels, b1a, (1, 1, 1)),
-            "b1b": (b1a, b1b, (3, 3, 3)),
-            "b2a": (in_channels, b2a, (1, 1, 1)),
-            "b2b": (b2a, b2b, (3, 3, 3)),
-            "b3b": (in_channels, b3b, (1, 1, 1)),
-        }
-        for unit, (cin, cout, kernel) in specs.items():
+        for unit, (cin, cout, kernel) in inception_unit_specs(in_channels, channels).items():
             setattr(self, f"{prefix}_{unit}", Unit3D(cin, cout, kernel, bn_momentum=bn_momentum))
         setattr(self, f"{prefix}_b3a", nn.MaxPool3d((3, 3, 3), (1, 1, 1), pad_mode="same"))
         self.concat = ops.Concat(axis=1)
@@ -193,19 +218,12 @@ class InceptionI3D(nn.Cell):
 
     @staticmethod
     def _make_endpoint(name, cin, num_classes, head, dropout_keep_prob, bn_momentum):
-        stems = {"Conv3d_1a_7x7": (64, (7, 7, 7), (2, 2, 2)),
-                 "Conv3d_2b_1x1": (64, (1, 1, 1), (1, 1, 1)),
-                 "Conv3d_2c_3x3": (192, (3, 3, 3), (1, 1, 1))}
-        pools = {"MaxPool3d_2a_3x3": ((1, 3, 3), (1, 2, 2)),
-                 "MaxPool3d_3a_3x3": ((1, 3, 3), (1, 2, 2)),
-                 "MaxPool3d_4a_3x3": ((3, 3, 3), (2, 2, 2)),
-                 "MaxPool3d_5a_2x2": ((2, 2, 2), (2, 2, 2))}
-        if name in stems:
-            cout, kernel, stride = stems[name]
+        if name in STEM_UNITS:
+            cout, kernel, stride = STEM_UNITS[name]
             return Unit3D(cin, cout, kernel, stride, conv_name=name, bn_name=name + "_bn",
                           bn_momentum=bn_momentum), cout
-        if name in pools:
-            kernel, stride = pools[name]
+        if name in POOLS:
+            kernel, stride = POOLS[name]
             return nn.MaxPool3d(kernel, stride, pad_mode="same"), cin
         if name in INCEPTION_CHANNELS:
             channels = INCEPTION_CHANNELS[name]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .i3d import INCEPTION_CHANNELS, INCEPTION_UNITS
+from .i3d import INCEPTION_CHANNELS, INCEPTION_UNITS, unit_table
 from .layout import INPUT_CHANNELS
 
 STEMS = ("Conv3d_1a_7x7", "Conv3d_2b_1x1", "Conv3d_2c_3x3")
@@ -277,21 +277,10 @@ def _ignorable(layout, key):
 def expected_shapes(in_channels, num_classes):
     """Our names -> shapes, computed from the architecture table (no MindSpore network needed)."""
     shapes = {}
-    stem_specs = {"Conv3d_1a_7x7": (in_channels, 64, 7), "Conv3d_2b_1x1": (64, 64, 1),
-                  "Conv3d_2c_3x3": (64, 192, 3)}
-    units = {}
-    for stem, (cin, cout, k) in stem_specs.items():
-        units[stem] = (cin, cout, k)
-    cin = 192
-    for block, (b0, b1a, b1b, b2a, b2b, b3b) in INCEPTION_CHANNELS.items():
-        specs = {"b0": (cin, b0, 1), "b1a": (cin, b1a, 1), "b1b": (b1a, b1b, 3), "b2a": (cin, b2a, 1),
-                 "b2b": (b2a, b2b, 3), "b3b": (cin, b3b, 1)}
-        for unit, spec in specs.items():
-            units[(block, unit)] = spec
-        cin = b0 + b1b + b2b + b3b
-    for uid, (ci, co, k) in units.items():
-        names = target_names(uid)
-        shapes[names["weight"]] = (co, ci, k, k, k)
+    rows, cin = unit_table(in_channels)
+    for endpoint, unit, ci, co, kernel, _ in rows:
+        names = target_names(endpoint if unit is None else (endpoint, unit))
+        shapes[names["weight"]] = (co, ci, *kernel)
         for field in BN_FIELDS:
             shapes[names[field]] = (co,)
     shapes["logits_conv3d.weight"] = (num_classes, cin, 1, 1, 1)

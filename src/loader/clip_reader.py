@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 from src.errors import VideoReadError
-from src.layout import frame_path, mode_channels
+from src.layout import INPUT_CHANNELS, frame_path, mode_channels
 from src.loader.spatial_transforms import center_plan, invert_flow_x, random_plan
 
 
@@ -51,7 +51,7 @@ def load_clip(video_dir, indices, mode, size, rng=None, flip=True):
             shape = images[0].shape[:2]
             where = frame_path(video_dir, index, mode_channels(mode)[0])
             plan = random_plan(*shape, size, rng, where, flip) if rng is not None else center_plan(*shape, size, where)
-            buffer = np.empty((3 if mode == "rgb" else len(images), len(unique), size, size), dtype=np.uint8)
+            buffer = np.empty((INPUT_CHANNELS[mode], len(unique), size, size), dtype=np.uint8)
         for channel, image in zip(mode_channels(mode), images):
             if image.shape[:2] != shape:
                 raise VideoReadError(frame_path(video_dir, index, channel),
