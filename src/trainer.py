@@ -155,6 +155,7 @@ def build_data(plan):
     args = plan.args
     source = ClipDataset(args.video_path, args.annotation_path, args.mode, "training", True,
                          args.train_sample_duration, args.spatial_size, args.seed, flip=args.flip)
+    args.finetune_num_classes = args.finetune_num_classes or len(source.labels)  # own datasets: from the JSON
     if len(source.labels) != args.finetune_num_classes:
         raise TrainingSetupError(f"--annotation_path {args.annotation_path} has {len(source.labels)} classes but "
                                  f"--finetune_num_classes is {args.finetune_num_classes}")
