@@ -15,6 +15,7 @@ import src  # noqa: F401  (CPU speed switch before MindSpore runs)
 from src.checkpoint import CheckpointError, load_i3d
 from src.errors import VideoReadError
 from src.inference import load_input, read_labels, top_k_lines
+from src.run_folder import labels_beside
 from src.mindir_runner import MindirError, fit_clip, load_mindir
 from src.network_input import as_network_input, to_batch
 from src.runtime import DEVICE_TARGETS, configure
@@ -27,7 +28,8 @@ def parse_args(argv=None):
     model.add_argument("--checkpoint", help="MindSpore checkpoint (see pt2ckpt.py)")
     model.add_argument("--mindir", help="MINDIR written by export.py (its --head and shape are fixed in it)")
     p.add_argument("--mode", choices=("rgb", "flow"), default="rgb")
-    p.add_argument("--labels", help="class names, one per line (e.g. Kinetics-400 label_map.txt)")
+    p.add_argument("--labels", help="class names, one per line (e.g. Kinetics-400 label_map.txt); default: the "
+                                    "labels.txt of the run folder the checkpoint is in")
     p.add_argument("--top_k", type=int, default=5)
     p.add_argument("--num_frames", type=int, default=0, help="use only the first N frames (0 = all)")
     p.add_argument("--resize", type=int, default=256, help="short side before the centre crop")
@@ -56,6 +58,8 @@ def main(argv=None):
             net.set_train(False)
             model = lambda batch: net(ms.Tensor(batch)).asnumpy()  # noqa: E731
             num_classes, source = net.num_classes, "checkpoint"
+        if not args.labels and args.checkpoint:
+            args.labels = labels_beside(args.checkpoint)
         labels = read_labels(args.labels) if args.labels else None
         batch = to_batch(as_network_input(clip, args.input))
     except (CheckpointError, MindirError, VideoReadError, ValueError, OSError) as exc:

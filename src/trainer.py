@@ -8,7 +8,7 @@ from pathlib import Path
 from . import datasets
 from .distributed import RankMismatch, check_same_start, local_device_id, setup_distribution
 from .errors import UserError
-from .run_folder import CHECKPOINTS, checkpoint_name, prepare
+from .run_folder import CHECKPOINTS, checkpoint_name, prepare, write_labels
 from .runtime import configure
 
 AUTO_AMP = {"CPU": "O0", "GPU": "O2", "Ascend": "O3"}
@@ -221,13 +221,13 @@ def record_config(plan, data):
     print(f"step size per epoch: {data.steps}", flush=True)
 
 
-def build_callbacks(plan, net, data):
+def build_callbacks(plan, net, data, schedule):
     """Step 5: log lines, BN statistics across ranks, epoch checkpoints, held-out validation (this order)."""
     from .video_logits import network_forward, predict_logits
     from .train_callbacks import AverageBatchNormStatistics, EpochCheckpoint, HeldOutValidation, TrainLogger
 
     args = plan.args
-    callbacks = [TrainLogger(data.steps, args.log_every, args.batch_size)]
+    callbacks = [TrainLogger(data.steps, args.log_every, args.batch_size, schedule)]
     if args.distributed:  # before the checkpoint and validation: every rank then holds the same model
         callbacks.append(AverageBatchNormStatistics(net, plan.group))
     callbacks.append(EpochCheckpoint(plan.run_dir / CHECKPOINTS, data.steps, args.checkpoint_frequency,
@@ -263,11 +263,12 @@ def run(args, structural=()):
     data = build_data(plan)
     if plan.resume_checkpoint is None:
         prepare(plan.run_dir, args.overwrite)
+        write_labels(plan.run_dir, data.source.labels)
     net, optimizer, schedule = build_model(plan, data.steps)
     if plan.resume_checkpoint is not None:
         restore(plan, net, optimizer, schedule, data.steps)
     record_config(plan, data)
-    fit(plan, net, optimizer, data, build_callbacks(plan, net, data))
+    fit(plan, net, optimizer, data, build_callbacks(plan, net, data, schedule))
     print(f"total_time: {time.time() - start:.1f}")
     print("Finished training.", flush=True)
     return 0
