@@ -7,7 +7,8 @@ import argparse
 import sys
 
 import src  # noqa: F401  (CPU speed switch before MindSpore runs)
-from src.weights import SOURCES, ConversionError, convert_file
+from src.errors import UserError
+from src.weights import SOURCES, convert_file
 
 
 def parse_args(argv=None):
@@ -25,7 +26,7 @@ def main(argv=None):
     args = parse_args(argv)
     try:
         info = convert_file(args.pretrained_path, args.save_path, args.source, args.mode, args.rgb_to_flow)
-    except ConversionError as exc:
+    except UserError as exc:
         print(f"pt2ckpt: {exc}", file=sys.stderr)
         return 2
     print(f"converted {args.pretrained_path} ({info['layout']} layout, {info['in_channels']} input channels, "

@@ -146,12 +146,13 @@ def _attempt(work, task):
     return task, ("skipped" if result is False else "done"), None
 
 
-def run_batch(tasks, work, *, skip, n_jobs=1, desc="videos", init=None):
+def run_batch(tasks, work, *, skip, n_jobs=1, desc="videos", init=None, failures=()):
     """Run work(task) for every task whose output is not finished yet; returns the Summary.
 
     `skip(task.dst)` true -> counted as skipped without starting it (pass skip=None to start every task;
-    work may then return False to say it found nothing to do)."""
-    summary = Summary()
+    work may then return False to say it found nothing to do). `failures`: (path, reason) of items
+    refused before the batch (they are listed with the others)."""
+    summary = Summary(failures=list(failures))
     todo = []
     for task in tasks:
         if skip is not None and skip(task.dst):
