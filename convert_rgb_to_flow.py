@@ -5,6 +5,7 @@ import sys
 from src.prep.jobs import add_jobs_arg, run_cli
 from src.layout import FLOW_BOUND
 from src.prep.flow import convert_rgb_to_flow, estimate
+from src.flag_types import positive_float
 
 
 def main(argv=None):
@@ -13,7 +14,7 @@ def main(argv=None):
     parser.add_argument("--rgb_path", required=True, help="frame folders from generate_rgb_jpgs")
     parser.add_argument("--flow_path", required=True, help="flow folders are written here")
     add_jobs_arg(parser)
-    parser.add_argument("--bound", type=float, default=FLOW_BOUND, help="flow is clipped to +-bound pixels")
+    parser.add_argument("--bound", type=positive_float, default=FLOW_BOUND, help="flow is clipped to +-bound pixels")
     parser.add_argument("--estimate", "--dry_run", dest="estimate", action="store_true",
                         help="print the frame pairs to do and the projected time, write nothing")
     args = parser.parse_args(argv)

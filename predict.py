@@ -19,6 +19,7 @@ from src.run_folder import labels_beside
 from src.mindir_runner import MindirError, fit_clip, load_mindir
 from src.network_input import as_network_input, to_batch
 from src.runtime import DEVICE_TARGETS, configure
+from src.flag_types import non_negative_int, positive_int
 
 
 def parse_args(argv=None):
@@ -30,10 +31,10 @@ def parse_args(argv=None):
     p.add_argument("--mode", choices=("rgb", "flow"), default="rgb")
     p.add_argument("--labels", help="class names, one per line (e.g. Kinetics-400 label_map.txt); default: the "
                                     "labels.txt of the run folder the checkpoint is in")
-    p.add_argument("--top_k", type=int, default=5)
-    p.add_argument("--num_frames", type=int, default=0, help="use only the first N frames (0 = all)")
-    p.add_argument("--resize", type=int, default=256, help="short side before the centre crop")
-    p.add_argument("--crop", type=int, default=224, help="centre crop size")
+    p.add_argument("--top_k", type=positive_int, default=5)
+    p.add_argument("--num_frames", type=non_negative_int, default=0, help="use only the first N frames (0 = all)")
+    p.add_argument("--resize", type=positive_int, default=256, help="short side before the centre crop")
+    p.add_argument("--crop", type=positive_int, default=224, help="centre crop size")
     p.add_argument("--head", choices=("avg", "max"), default="avg", help="with --checkpoint")
     p.add_argument("--save_logits", help="write the time-averaged logits (num_classes,) as .npy")
     p.add_argument("--device_target", default=None, choices=DEVICE_TARGETS,

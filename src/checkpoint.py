@@ -9,7 +9,7 @@ from pathlib import Path
 
 import mindspore as ms
 
-from .atomic import atomic_output
+from .atomic import atomic_output, writable_folder
 from .errors import UserError
 from .i3d import build_i3d
 from .layout import mode_of_channels
@@ -29,7 +29,7 @@ def save_checkpoint_atomic(save_obj, path):
     save_obj is a Cell or a list of {'name', 'data'}.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    writable_folder(path.parent)
     with atomic_output(path, suffix=".ckpt") as tmp:
         ms.save_checkpoint(save_obj, str(tmp))
 

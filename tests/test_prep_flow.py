@@ -47,7 +47,7 @@ def test_flow_tool_on_real_frames(tmp_path):
     result = run_tool("convert_rgb_to_flow.py", f"--rgb_path={rgb}", f"--flow_path={flow}", "--n_jobs", 2)
     assert result.returncode == 1
     assert "done 2, skipped 0 (already done), failed 2" in result.stdout
-    assert f"FAILED {rgb / 'move' / 'broken'}: {rgb / 'move' / 'broken' / 'image_00002.jpg'}: unreadable JPEG" in result.stdout
+    assert f"FAILED {rgb / 'move' / 'broken'}: {rgb / 'move' / 'broken' / 'image_00002.jpg'}: truncated JPEG (no end marker)" in result.stdout
     assert f"FAILED {rgb / 'move' / 'empty'}: no image_%05d.jpg frames" in result.stdout
     assert [p.name for p in finished_folders(flow)] == ["shift", "still"]
     assert hidden_entries(flow) == []

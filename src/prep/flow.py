@@ -13,7 +13,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from src.atomic import exclusive_output
 from src.errors import VideoReadError
+from src.media import decode_image
 from src.layout import (FLOW_BOUND, RGB_FRAME_PATTERN, contiguous_rgb_frames, flow_names, is_finished, quantise_flow,
                         rgb_frame_paths, write_n_frames)
 from src.prep.jobs import Task, build_folder, resolve_jobs, run_batch, walk_items
@@ -28,10 +30,7 @@ def tvl1():
 
 
 def read_gray(path):
-    img = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-    if img is None:
-        raise VideoReadError(path, "unreadable JPEG")
-    return img
+    return decode_image(path, cv2.IMREAD_GRAYSCALE)
 
 
 def encode_flow(flow, bound):
@@ -99,8 +98,9 @@ def convert_rgb_to_flow(rgb_root, flow_root, n_jobs=1, bound=FLOW_BOUND):
     tasks = flow_tasks(rgb_root, flow_root)
     if not tasks:
         raise FileNotFoundError(f"no <class>/<video> frame folders under {rgb_root}")
-    return run_batch(tasks, partial(_flow_task, bound=bound), skip=is_finished, n_jobs=n_jobs, desc="flow",
-                     init=tvl1)
+    with exclusive_output(flow_root, "convert_rgb_to_flow"):
+        return run_batch(tasks, partial(_flow_task, bound=bound), skip=is_finished, n_jobs=n_jobs, desc="flow",
+                         init=tvl1)
 
 
 def measure_pair_rate(rgb_dir, bound=FLOW_BOUND, max_pairs=3):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import cv2
 
+from src.atomic import exclusive_output
 from src.errors import VideoReadError
 from src.layout import frame_name, is_finished, write_n_frames
 from src.media import iter_video_frames, resize_short_side
@@ -75,4 +76,5 @@ def generate_rgb_jpgs(src_root, dst_root, ext="avi", n_jobs=1, size=240, quality
     if not tasks:
         raise FileNotFoundError(f"no <class>/<video>.{ext} files under {src_root}")
     work = partial(_extract_task, size=size, quality=quality, allow_truncated=allow_truncated)
-    return run_batch(tasks, work, skip=is_finished, n_jobs=n_jobs, desc="frames", failures=failures)
+    with exclusive_output(dst_root, "generate_rgb_jpgs"):
+        return run_batch(tasks, work, skip=is_finished, n_jobs=n_jobs, desc="frames", failures=failures)
