@@ -39,11 +39,11 @@ def video_fps(video):
 
 
 def resample(frames, src_fps, fps):
-    """Frames at `fps` from frames at `src_fps`, streamed: output k (time k/fps) is the nearest source
-    frame, so frames are repeated (fps up) or dropped (fps down), never blended."""
+    """Frames at `fps` from frames at `src_fps`, streamed: output k is the source frame on show at time
+    k/fps, so frames are repeated (fps up) or dropped (fps down), never blended, and the duration kept."""
     k = 0
     for i, frame in enumerate(frames):
-        while int(k * src_fps / fps + 0.5) == i:
+        while int(k * src_fps / fps + 1e-9) == i:
             yield frame
             k += 1
 
