@@ -19,6 +19,7 @@ from src.checkpoint import CheckpointError, check_class_names, load_recorded
 from src.errors import VideoReadError
 from src.inference import load_input, read_labels, top_k_lines
 from src.layout import mode_of_channels
+from src.run_folder import labels_beside
 from src.mindir_runner import MindirError, fit_clip, load_mindir
 from src.network_input import as_network_input, to_batch
 from src.runtime import DEVICE_TARGETS, configure
@@ -31,7 +32,8 @@ def parse_args(argv=None):
     model.add_argument("--checkpoint", help="MindSpore checkpoint (see pt2ckpt.py)")
     model.add_argument("--mindir", help="MINDIR written by export.py (its --head and shape are fixed in it)")
     p.add_argument("--mode", choices=("rgb", "flow"), default=None, help="default: the checkpoint's / MINDIR's")
-    p.add_argument("--labels", help="class names, one per line (default: the names the checkpoint records)")
+    p.add_argument("--labels", help="class names, one per line (default: the names the checkpoint records, else the "
+                                    "labels.txt of the run folder the checkpoint is in)")
     p.add_argument("--top_k", type=int, default=5)
     p.add_argument("--num_frames", type=int, default=0, help="use only the first N frames (0 = all)")
     p.add_argument("--resize", type=int, default=256, help="short side before the centre crop")
@@ -63,7 +65,8 @@ def main(argv=None):
             model = lambda batch: net(ms.Tensor(batch)).asnumpy()  # noqa: E731
             num_classes, source, mode = net.num_classes, "checkpoint", record["mode"]
             if labels is None:
-                labels = record["class_names"]
+                beside = labels_beside(args.checkpoint)
+                labels = record["class_names"] or (read_labels(beside) if beside else None)
             else:
                 check_class_names(record, labels, args.checkpoint, "--checkpoint", f"--labels {args.labels}")
             clip = load_input(args.input, mode, args.resize, args.crop, args.num_frames)

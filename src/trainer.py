@@ -8,7 +8,7 @@ from pathlib import Path
 from . import datasets
 from .distributed import RankMismatch, check_same_start, local_device_id, setup_distribution
 from .errors import UserError
-from .run_folder import CHECKPOINTS, checkpoint_name, prepare
+from .run_folder import CHECKPOINTS, checkpoint_name, prepare, write_labels
 from .runtime import configure
 
 AUTO_AMP = {"CPU": "O0", "GPU": "O2", "Ascend": "O3"}
@@ -174,6 +174,7 @@ def build_data(plan):
     args = plan.args
     source = ClipDataset(args.video_path, args.annotation_path, args.mode, "training", True,
                          args.train_sample_duration, args.spatial_size, args.seed, flip=args.flip)
+    args.finetune_num_classes = args.finetune_num_classes or len(source.labels)  # own datasets: from the JSON
     if len(source.labels) != args.finetune_num_classes:
         raise TrainingSetupError(f"--annotation_path {args.annotation_path} has {len(source.labels)} classes but "
                                  f"--finetune_num_classes is {args.finetune_num_classes}")
@@ -239,7 +240,7 @@ def record_config(plan, data):
     print(f"step size per epoch: {data.steps}", flush=True)
 
 
-def build_callbacks(plan, net, data):
+def build_callbacks(plan, net, data, schedule):
     """Step 5: log lines, BN statistics across ranks, epoch checkpoints, held-out validation (this order)."""
     from .video_logits import network_forward, predict_logits
     from .train_callbacks import AverageBatchNormStatistics, EpochCheckpoint, HeldOutValidation, TrainLogger
@@ -248,7 +249,7 @@ def build_callbacks(plan, net, data):
 
     args = plan.args
     record = make_record(args.arch, args.head, args.mode, args.finetune_num_classes, data.source.labels)
-    callbacks = [TrainLogger(data.steps, args.log_every, args.batch_size)]
+    callbacks = [TrainLogger(data.steps, args.log_every, args.batch_size, schedule)]
     if args.distributed:  # before the checkpoint and validation: every rank then holds the same model
         callbacks.append(AverageBatchNormStatistics(net, plan.group))
     callbacks.append(EpochCheckpoint(plan.run_dir / CHECKPOINTS, data.steps, args.checkpoint_frequency,
@@ -288,11 +289,12 @@ def run(args, structural=()):
     data = build_data(plan)
     if plan.resume_checkpoint is None:
         prepare(plan.run_dir, args.overwrite)
+        write_labels(plan.run_dir, data.source.labels)
     net, optimizer, schedule = build_model(plan, data.steps)
     if plan.resume_checkpoint is not None:
         restore(plan, net, optimizer, schedule, data.steps)
     record_config(plan, data)
-    fit(plan, net, optimizer, data, build_callbacks(plan, net, data))
+    fit(plan, net, optimizer, data, build_callbacks(plan, net, data, schedule))
     print(f"total_time: {time.time() - start:.1f}")
     print("Finished training.", flush=True)
     if args.openI:
