@@ -19,15 +19,13 @@ def network_forward(net):
     return lambda clips: net(ms.Tensor(as_network_input(clips))).asnumpy()
 
 
-def predict_logits(forward, source, batch_size=8, num_workers=1, progress_every=0, label=""):
+def predict_logits(forward, source, batch_size=8, num_workers=1, on_batch=None):
     """(video ids, logits (N, C) float32, labels (N,)) in the source's index order.
 
     forward: numpy clips -> numpy logits (network_forward(net), or an exported MINDIR's runner).
+    on_batch(step from 1, logits, labels) is called after every batch (eval's per-step lines).
     """
-    import time
-
     ids, logits, labels = [], [], []
-    start = time.time()
     if source.sample_duration == 0:  # whole video: clip lengths differ, one video at a time
         batches = ((clip[None], np.array([label_])) for clip, label_ in source)
         ids = list(source.video_ids)
@@ -35,15 +33,11 @@ def predict_logits(forward, source, batch_size=8, num_workers=1, progress_every=
         dataset = to_mindspore(source, batch_size, num_workers=num_workers)
         batches = dataset.create_tuple_iterator(num_epochs=1, output_numpy=True)
         ids = eval_video_ids(source)
-    done = 0
-    for clips, targets in batches:
+    for step, (clips, targets) in enumerate(batches, 1):
         logits.append(np.asarray(forward(clips)))
         labels.append(np.asarray(targets).reshape(-1))
-        done += len(labels[-1])
-        if progress_every and (done // batch_size) % progress_every == 0:
-            rate = done / max(time.time() - start, 1e-9)
-            eta = (len(source) - done) / max(rate, 1e-9)
-            print(f"{label}evaluated {done}/{len(source)} videos ({rate:.2f} videos/s, ETA {eta:.0f} s)", flush=True)
+        if on_batch is not None:
+            on_batch(step, logits[-1], labels[-1])
     logits = np.concatenate(logits).astype(np.float32)
     labels = np.concatenate(labels).astype(np.int64)
     if len(ids) != len(logits):
