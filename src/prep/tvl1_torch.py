@@ -1,0 +1,306 @@
+"""Batched TV-L1 optical flow in PyTorch that agrees with OpenCV's `DualTVL1OpticalFlow` (its defaults).
+
+The scheme is Zach, Pock & Bischof (2007) with the Wedel et al. (2009) / Sanchez et al. (2013, IPOL)
+numerics, reproduced down to the choices that decide agreement with OpenCV: pyramid step 0.8 with
+OpenCV's linear resize, image gradients once per scale on the unwarped second image, bicubic warps
+(a = -0.75, zero border, coordinates on a 1/32 px grid with OpenCV's weight table and summation order),
+a 5x5 median at the start of every outer iteration and OpenCV's stopping test.
+
+B frame pairs of one size go in one call; every pair keeps its own stopping test (a converged pair is
+dropped from the working batch), so a pair's flow does not depend on the batch it was computed in.
+Runs on any torch device. On CUDA the inner iteration is fused with torch.compile when it works
+(`fused=None`); the eager code is the reference and the fallback.
+
+Depends on torch and numpy only (the GPU check runs it where this project's requirements are absent).
+"""
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+GRID = 32  # OpenCV's remap works on a 1/32 px grid (INTER_BITS = 5)
+
+
+@dataclass(frozen=True)
+class TVL1Params:
+    """OpenCV's defaults (read back from `cv2.optflow.DualTVL1OpticalFlow_create()`)."""
+
+    tau: float = 0.25
+    lambda_: float = 0.15
+    theta: float = 0.3
+    nscales: int = 5
+    warps: int = 5
+    epsilon: float = 0.01
+    inner_iterations: int = 30
+    outer_iterations: int = 10
+    scale_step: float = 0.8
+    median_filtering: int = 5
+
+
+def _cubic_table():
+    """OpenCV's 1D bicubic weights (a = -0.75) at the 32 grid fractions, in float32 as it computes them."""
+    f32 = np.float32
+    a = f32(-0.75)
+    table = np.zeros((GRID, 4), np.float32)
+    for i in range(GRID):
+        x = f32(1.0 / GRID) * f32(i)
+        x1 = x + f32(1)
+        c0 = ((a * x1 - f32(5) * a) * x1 + f32(8) * a) * x1 - f32(4) * a
+        c1 = ((a + f32(2)) * x - (a + f32(3))) * x * x + f32(1)
+        y = f32(1) - x
+        c2 = ((a + f32(2)) * y - (a + f32(3))) * y * y + f32(1)
+        c3 = f32(1) - c0 - c1 - c2
+        table[i] = (c0, c1, c2, c3)
+    return table
+
+
+# [y fraction, x fraction, row k1, column k2]: the float products OpenCV tabulates once
+_CUBIC_2D = torch.from_numpy(_cubic_table()[:, None, :, None] * _cubic_table()[None, :, None, :])
+
+
+# ---------------------------------------------------------------------------------------------- resize
+
+def _fma_lerp(a, b, frac):
+    """a + frac (b - a) rounded once, as OpenCV 4.11's float linear resize does per pass."""
+    return ((b - a).double() * frac.double() + a.double()).float()
+
+
+def _linear_taps(n_src, n_dst, scale, device):
+    """Source indices and float weights of cv::resize INTER_LINEAR along one axis (scale = src/dst)."""
+    pos = (torch.arange(n_dst, dtype=torch.float64) + 0.5) * scale - 0.5
+    low = torch.floor(pos)
+    frac = (pos - low).float()  # the fraction is taken in double, then rounded
+    low = low.long()
+    clamp = (low < 0) | (low >= n_src - 1)
+    frac[clamp] = 0.0
+    low = low.clamp(0, n_src - 1)
+    high = (low + 1).clamp(max=n_src - 1)
+    return low.to(device), high.to(device), frac.to(device)
+
+
+def resize_linear(img, height, width, scale_y=None, scale_x=None):
+    """cv::resize(INTER_LINEAR) of (N, H, W) float32 to (N, height, width); scale = source px per output px
+    (default: the size ratio, as OpenCV uses for an explicit dsize)."""
+    h, w = img.shape[-2:]
+    scale_y = h / height if scale_y is None else scale_y
+    scale_x = w / width if scale_x is None else scale_x
+    x0, x1, fx = _linear_taps(w, width, scale_x, img.device)
+    y0, y1, fy = _linear_taps(h, height, scale_y, img.device)
+    rows = _fma_lerp(img[..., x0], img[..., x1], fx)
+    return _fma_lerp(rows[..., y0, :], rows[..., y1, :], fy[:, None])
+
+
+def pyramid_sizes(height, width, params=TVL1Params()):
+    """(height, width) of every scale used, finest first (OpenCV stops before a side under 16 px)."""
+    sizes = [(height, width)]
+    while len(sizes) < params.nscales:
+        h, w = (int(round(n * params.scale_step)) for n in sizes[-1])
+        if h < 16 or w < 16:
+            break
+        sizes.append((h, w))
+    return sizes
+
+
+# ----------------------------------------------------------------------------------- stencils and warp
+
+def centred_gradient(img):
+    """0.5 (right - left), 0.5 (below - above) with replicated border (OpenCV's centeredGradient)."""
+    p = F.pad(img[:, None], (1, 1, 1, 1), mode="replicate")[:, 0]
+    return 0.5 * (p[:, 1:-1, 2:] - p[:, 1:-1, :-2]), 0.5 * (p[:, 2:, 1:-1] - p[:, :-2, 1:-1])
+
+
+def forward_gradient(u):
+    """Forward differences, zero in the last column / row."""
+    return F.pad(u[:, :, 1:] - u[:, :, :-1], (0, 1)), F.pad(u[:, 1:, :] - u[:, :-1, :], (0, 0, 0, 1))
+
+
+def divergence(px, py):
+    """Backward-difference divergence, in OpenCV's operation order (the first column adds before it subtracts)."""
+    above = F.pad(py[:, :-1], (0, 0, 1, 0))
+    div = (px - F.pad(px[:, :, :-1], (1, 0))) + (py - above)
+    div[:, :, 0] = (px[:, :, 0] + py[:, :, 0]) - above[:, :, 0]
+    return div
+
+
+def median5(u):
+    """5x5 median with replicated border (cv::medianBlur on float)."""
+    b, h, w = u.shape
+    p = F.pad(u[:, None], (2, 2, 2, 2), mode="replicate")[:, 0]
+    patches = p.unfold(1, 5, 1).unfold(2, 5, 1).reshape(b, h, w, 25)
+    return patches.median(dim=-1).values
+
+
+def remap_cubic(imgs, map_x, map_y):
+    """cv::remap(INTER_CUBIC, BORDER_CONSTANT 0) of C images (B, C, H, W) at float maps (B, H, W).
+
+    Coordinates snap to the 1/32 grid (round half to even); weights come from OpenCV's table; the sum
+    runs per row as OpenCV's does inside the image and tap by tap where the window crosses the border."""
+    b, c, h, w = imgs.shape
+    gx = torch.round(map_x * GRID).to(torch.int32)
+    gy = torch.round(map_y * GRID).to(torch.int32)
+    sx, sy = (gx >> 5) - 1, (gy >> 5) - 1
+    weights = _CUBIC_2D.to(imgs.device)[(gy & (GRID - 1)).long(), (gx & (GRID - 1)).long()]  # (B, H, W, 4, 4)
+    flat = imgs.reshape(b, c, h * w)
+    interior = (sx >= 0) & (sx < w - 3) & (sy >= 0) & (sy < h - 3)
+    total = running = None
+    for k1 in range(4):
+        yy = sy + k1
+        y_ok = (yy >= 0) & (yy < h)
+        row_base = yy.clamp(0, h - 1) * w
+        row = None
+        for k2 in range(4):
+            xx = sx + k2
+            ok = (y_ok & (xx >= 0) & (xx < w))[:, None]
+            idx = (row_base + xx.clamp(0, w - 1)).reshape(b, 1, h * w).expand(b, c, h * w).long()
+            vals = torch.gather(flat, 2, idx).reshape(b, c, h, w)
+            prod = torch.where(ok, vals * weights[:, None, :, :, k1, k2], torch.zeros((), device=imgs.device))
+            row = prod if row is None else row + prod
+            running = prod if running is None else running + prod
+        total = row if total is None else total + row
+    return torch.where(interior[:, None], total, running)
+
+
+# ------------------------------------------------------------------------------------- the iteration
+
+def _inner_step(ix, iy, ix0, iy0, safe_grad, rho_c, lt_ix, lt_iy, lt_grad, neg_lt_grad,
+                u1, u2, p11, p12, p21, p22, theta: float, taut: float):
+    """One inner iteration (thresholding, primal and dual updates); returns the new state and the
+    per-pair sum of squared flow changes (OpenCV's stopping quantity).
+
+    OpenCV's three cases: rho < -lambda theta |grad|^2: v = u + lambda theta grad; rho > ...: v = u - ...;
+    else v = u - rho / |grad|^2 grad, no step where |grad|^2 <= FLT_EPSILON (ix0, iy0 are 0 there).
+    Written so that every value is rounded as OpenCV rounds it."""
+    rho = rho_c + (ix * u1 + iy * u2)
+    q = rho / safe_grad
+    below, above = rho < neg_lt_grad, rho > lt_grad
+    v1 = torch.where(below, u1 + lt_ix, u1 - torch.where(above, lt_ix, q * ix0))
+    v2 = torch.where(below, u2 + lt_iy, u2 - torch.where(above, lt_iy, q * iy0))
+    n1 = v1 + theta * divergence(p11, p12)
+    n2 = v2 + theta * divergence(p21, p22)
+    e1, e2 = n1 - u1, n2 - u2
+    error = torch.sum(e1 * e1 + e2 * e2, dim=(1, 2), dtype=torch.float64)
+    u1x, u1y = forward_gradient(n1)
+    u2x, u2y = forward_gradient(n2)
+    ng1 = 1.0 + taut * torch.hypot(u1x, u1y)
+    ng2 = 1.0 + taut * torch.hypot(u2x, u2y)
+    return (n1, n2, (p11 + taut * u1x) / ng1, (p12 + taut * u1y) / ng1,
+            (p21 + taut * u2x) / ng2, (p22 + taut * u2y) / ng2), error
+
+
+_FUSED = {}
+
+
+def _fused_step():
+    """torch.compile'd _inner_step (CUDA), or None where it cannot be built."""
+    if "step" not in _FUSED:
+        try:
+            _FUSED["step"] = torch.compile(_inner_step, dynamic=True)
+        except Exception as exc:  # noqa: BLE001 - no compiler here: the eager step is exact anyway
+            warnings.warn(f"torch.compile unavailable ({exc}); TV-L1 runs eagerly")
+            _FUSED["step"] = None
+    return _FUSED["step"]
+
+
+class _Stepper:
+    """Calls the fused step while it works; falls back to the eager one for good on its first failure."""
+
+    def __init__(self, fused):
+        self.fn = _fused_step() if fused else None
+
+    def __call__(self, *args):
+        if self.fn is not None:
+            try:
+                return self.fn(*args)
+            except Exception as exc:  # noqa: BLE001 - e.g. Triton missing or a compiler error at first call
+                warnings.warn(f"fused TV-L1 step failed ({type(exc).__name__}: {exc}); running eagerly")
+                self.fn = None
+                _FUSED["step"] = None
+        return _inner_step(*args)
+
+
+def _f32(x):
+    return float(np.float32(x))
+
+
+def _one_scale(i0, i1, u1, u2, params, step):
+    """The warps at one scale: u1, u2 (B, H, W) are refined in place."""
+    b, h, w = i0.shape
+    dev = i0.device
+    i1x, i1y = centred_gradient(i1)
+    source = torch.stack([i1, i1x, i1y], dim=1)
+    p = [torch.zeros_like(u1) for _ in range(4)]
+    limit = _f32(params.epsilon * params.epsilon * h * w)
+    l_t, theta, taut = _f32(params.lambda_ * params.theta), _f32(params.theta), _f32(params.tau / params.theta)
+    xs = torch.arange(w, dtype=torch.float32, device=dev)[None, None, :]
+    ys = torch.arange(h, dtype=torch.float32, device=dev)[None, :, None]
+    for _ in range(params.warps):
+        warped, ix, iy = remap_cubic(source, xs + u1, ys + u2).unbind(1)
+        grad = ix * ix + iy * iy
+        rho_c = ((warped - ix * u1) - iy * u2) - i0
+        steep = grad > np.finfo(np.float32).eps
+        zero = torch.zeros((), device=dev)
+        lt_grad = l_t * grad
+        consts = [ix, iy, torch.where(steep, ix, zero), torch.where(steep, iy, zero),
+                  torch.where(steep, grad, torch.ones((), device=dev)), rho_c, l_t * ix, l_t * iy, lt_grad, -lt_grad]
+        state = [u1, u2, *p]
+        active = torch.arange(b, device=dev)
+
+        def retire(keep):
+            """Write the state of the pairs leaving the working batch back; keep the rest."""
+            gone = ~keep
+            for full, part in zip([u1, u2, *p], state):
+                full.index_copy_(0, active[gone], part[gone])
+            return active[keep], [t[keep] for t in consts], [t[keep] for t in state]
+
+        for _outer in range(params.outer_iterations):
+            if params.median_filtering > 1:
+                state[0], state[1] = median5(state[0]), median5(state[1])
+            for _inner in range(params.inner_iterations):
+                new_state, error = step(*consts, *state, theta, taut)
+                state = list(new_state)
+                going = error > limit
+                if not bool(going.all()):
+                    active, consts, state = retire(going)
+                    if len(active) == 0:
+                        break
+            if len(active) == 0:
+                break
+        if len(active):
+            retire(torch.zeros(len(active), dtype=torch.bool, device=dev))
+    return u1, u2
+
+
+def tvl1_flow(first, second, device="cpu", params=TVL1Params(), fused=None):
+    """Flow from `first` to `second`: uint8 or float (B, H, W) grey frames (numpy or torch; (H, W) for
+    one pair) -> float32 (B, H, W, 2) numpy array (x, y in pixels), as OpenCV's TV-L1 computes it.
+
+    fused: use the torch.compile'd inner step (default: on CUDA only)."""
+    single = np.ndim(first) == 2
+    dev = torch.device(device)
+    frames = torch.stack([torch.as_tensor(np.asarray(f) if not torch.is_tensor(f) else f) for f in (first, second)])
+    frames = frames.to(dev, torch.float32)
+    if single:
+        frames = frames[:, None]
+    if frames.shape[1] == 0:
+        return np.zeros((0, *frames.shape[2:], 2), np.float32)
+    fused = dev.type == "cuda" if fused is None else fused
+    step = _Stepper(fused)
+    with torch.no_grad():
+        b, h, w = frames.shape[1:]
+        sizes = pyramid_sizes(h, w, params)
+        levels = [frames.reshape(2 * b, h, w)]
+        for sh, sw in sizes[1:]:
+            inv = 1.0 / params.scale_step
+            levels.append(resize_linear(levels[-1], sh, sw, inv, inv))
+        u1 = torch.zeros((b, *sizes[-1]), dtype=torch.float32, device=dev)
+        u2 = torch.zeros_like(u1)
+        up = _f32(1.0 / params.scale_step)
+        for s in range(len(sizes) - 1, -1, -1):
+            _one_scale(levels[s][:b], levels[s][b:], u1, u2, params, step)
+            if s:
+                u1 = resize_linear(u1, *sizes[s - 1]) * up
+                u2 = resize_linear(u2, *sizes[s - 1]) * up
+        flow = torch.stack([u1, u2], dim=-1).cpu().numpy()
+    return flow[0] if single else flow
