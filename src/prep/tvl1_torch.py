@@ -304,3 +304,26 @@ def tvl1_flow(first, second, device="cpu", params=TVL1Params(), fused=None):
                 u2 = resize_linear(u2, *sizes[s - 1]) * up
         flow = torch.stack([u1, u2], dim=-1).cpu().numpy()
     return flow[0] if single else flow
+
+
+def agreement(reference, flow, bound=20.0):
+    """How close `flow` is to `reference` (..., 2): mean and 99th-percentile end-point error in px, and
+    the fraction of components within one stored level (uint8 round((f + bound) * 255 / (2 bound)))."""
+    epe = np.sqrt(((np.asarray(reference, np.float64) - flow) ** 2).sum(-1))
+
+    def levels(f):
+        return np.round((np.clip(f, -bound, bound) + bound) * (255.0 / (2 * bound)))
+
+    within = np.abs(levels(reference) - levels(flow)) <= 1
+    return {"mean_epe": float(epe.mean()), "p99_epe": float(np.percentile(epe, 99)), "within_one_level": float(within.mean())}
+
+
+def format_agreement(stats):
+    return (f"mean EPE {stats['mean_epe']:.4f} px, p99 {stats['p99_epe']:.4f} px, "
+            f"{100 * stats['within_one_level']:.2f}% within one stored level")
+
+
+def load_reference(path):
+    """(first, second, flow) of a reference file written by bench/make_flow_reference.py."""
+    with np.load(path) as data:
+        return data["first"], data["second"], data["flow"].astype(np.float32) * data["flow_step"]
