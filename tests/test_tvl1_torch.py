@@ -74,3 +74,15 @@ def test_a_pair_does_not_depend_on_its_batch():
     together = tvl1_flow(first, second)
     for k in (0, 5):
         assert np.abs(tvl1_flow(first[k], second[k]) - together[k]).max() <= 1e-5
+
+
+def test_the_gpu_check_needs_neither_mindspore_nor_opencv():
+    """scripts/check_flow_gpu.sh runs where only torch and numpy are installed."""
+    import subprocess
+    import sys
+
+    code = ("import sys, runpy; sys.argv = ['x', '--help']\n"
+            "try:\n    runpy.run_path('bench/check_flow_gpu.py', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+            "bad = sorted(m for m in ('mindspore', 'cv2') if m in sys.modules)\nassert not bad, bad")
+    result = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parents[1], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

@@ -265,7 +265,7 @@ def estimate(rgb_root, flow_root, n_jobs=1, bound=DEFAULT_BOUND, backend=Backend
             if backend.name == "torch":
                 from src.prep.flow_torch import measure_torch_rate
 
-                rate, measured = measure_torch_rate(sample, bound, backend.devices[0], backend.batch_pairs)
+                rate, measured = measure_torch_rate(sample, backend.devices[0], backend.batch_pairs)
             else:
                 rate, measured = measure_pair_rate(sample, bound)
             size = "x".join(map(str, read_gray(frame_paths(sample)[0]).shape[::-1]))

@@ -9,7 +9,6 @@ failure list and progress bar as the OpenCV backend.
 import queue
 import shutil
 import threading
-import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
@@ -17,7 +16,7 @@ import numpy as np
 
 from src.data.batch import Progress, close_folder, failure_reason, open_folder
 from src.data.flow import encode_flow, flow_file_numbers, read_video_gray, write_encoded
-from src.prep.tvl1_torch import tvl1_flow
+from src.prep.tvl1_torch import measure_throughput, tvl1_flow
 
 
 class _Video:
@@ -141,18 +140,11 @@ def run_torch_flow(tasks, bound, devices, batch_pairs, threads):
     return _Pipeline(tasks, bound, devices, batch_pairs, threads).run()
 
 
-def measure_torch_rate(rgb_dir, bound, device, batch_pairs, max_pairs_cpu=3):
-    """Pairs per second of one device on real frames (TV-L1, quantise, JPEG-encode) at the batch size the
-    run will use (on CPU at most max_pairs_cpu pairs), and the pair count; a first untimed batch warms
-    up a GPU (kernel compilation)."""
+def measure_torch_rate(rgb_dir, device, batch_pairs, max_pairs_cpu=3):
+    """Pairs per second of one device on real frames at the batch size the run will use (on the CPU at
+    most max_pairs_cpu pairs), and the pair count."""
     on_cpu = str(device) == "cpu"
     frames = read_video_gray(rgb_dir, max_frames=max_pairs_cpu + 1 if on_cpu else batch_pairs + 1)
-    first, second = np.stack(frames[:-1]), np.stack(frames[1:])
-    if not on_cpu:
-        reps = -(-batch_pairs // len(first))
-        first, second = np.concatenate([first] * reps)[:batch_pairs], np.concatenate([second] * reps)[:batch_pairs]
-        tvl1_flow(first, second, device=device)
-    start = time.perf_counter()
-    for flow in tvl1_flow(first, second, device=device):
-        encode_flow(flow, bound)
-    return len(first) / (time.perf_counter() - start), len(first)
+    batch = len(frames) - 1 if on_cpu else batch_pairs
+    rate, _ = measure_throughput(np.stack(frames[:-1]), np.stack(frames[1:]), batch, device)
+    return rate, batch

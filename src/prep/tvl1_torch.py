@@ -13,6 +13,7 @@ Runs on any torch device. On CUDA the inner iteration is fused with torch.compil
 
 Depends on torch and numpy only (the GPU check runs it where this project's requirements are absent).
 """
+import time
 import warnings
 from dataclasses import dataclass
 
@@ -327,3 +328,15 @@ def load_reference(path):
     """(first, second, flow) of a reference file written by bench/make_flow_reference.py."""
     with np.load(path) as data:
         return data["first"], data["second"], data["flow"].astype(np.float32) * data["flow_step"]
+
+
+def measure_throughput(first, second, batch, device="cpu", fused=None):
+    """Pairs per second of tvl1_flow on `batch` pairs tiled from (first, second), and the flow of the
+    given pairs. On a GPU an untimed first call compiles the kernels and warms the allocator."""
+    reps = -(-batch // len(first))
+    tiled = [np.concatenate([frames] * reps)[:batch] for frames in (first, second)]
+    if torch.device(device).type != "cpu":
+        tvl1_flow(*tiled, device=device, fused=fused)
+    start = time.perf_counter()
+    flow = tvl1_flow(*tiled, device=device, fused=fused)  # returns on the host: the device is done
+    return batch / (time.perf_counter() - start), flow[: len(first)]
