@@ -188,14 +188,15 @@ def remap_cubic(imgs, map_x, map_y):
         row = None
         for k2 in range(4):
             xx = sx + k2
-            ok = (y_ok & (xx >= 0) & (xx < w))[:, None]
+            inside = (y_ok & (xx >= 0) & (xx < w)).to(imgs.dtype)[:, None]  # x * 1 and x * 0 are exact
             idx = (row_base + xx.clamp(0, w - 1)).reshape(b, 1, h * w).expand(b, c, h * w).long()
             vals = torch.gather(flat, 2, idx).reshape(b, c, h, w)
-            prod = torch.where(ok, vals * weights[:, None, :, :, k1, k2], torch.zeros((), device=imgs.device))
+            prod = vals * weights[:, None, :, :, k1, k2] * inside
             row = prod if row is None else row + prod
             running = prod if running is None else running + prod
         total = row if total is None else total + row
-    return torch.where(interior[:, None], total, running)
+    interior = interior.to(imgs.dtype)[:, None]
+    return total * interior + running * (1 - interior)
 
 
 # ------------------------------------------------------------------------------------- the iteration
@@ -218,7 +219,7 @@ def _inner_step(ix, iy, safe_grad, rho_c, u1, u2, p11, p12, p21, p22, l_t: float
     error = torch.sum(e1 * e1 + e2 * e2, dim=(1, 2), dtype=torch.float64)
     u1x, u1y = forward_gradient(n1)
     u2x, u2y = forward_gradient(n2)
-    ng1 = 1.0 + taut * torch.hypot(u1x, u1y)
+    ng1 = 1.0 + taut * torch.hypot(u1x, u1y)  # rounded once, as OpenCV's hypot (sqrt(x*x+y*y) agrees less)
     ng2 = 1.0 + taut * torch.hypot(u2x, u2y)
     return (n1, n2, (p11 + taut * u1x) / ng1, (p12 + taut * u1y) / ng1,
             (p21 + taut * u2x) / ng2, (p22 + taut * u2y) / ng2), error
