@@ -16,8 +16,8 @@ def main(argv=None):
     parser.add_argument("--backend", choices=BACKENDS, default="auto",
                         help="opencv: OpenCV's TV-L1, one process per core; torch: ours (same flow) on --device; "
                              "auto (default): torch when torch sees a GPU, else opencv")
-    parser.add_argument("--device", help="torch backend: cpu, cuda, cuda:N or several, e.g. cuda:0,cuda:1 "
-                                         "(default: cuda when visible, else cpu)")
+    parser.add_argument("--device", help="torch backend: cpu (--n_jobs single-threaded workers), cuda, cuda:N "
+                                         "or several, e.g. cuda:0,cuda:1 (default: cuda when visible, else cpu)")
     parser.add_argument("--batch_pairs", type=int, help="torch backend: frame pairs per device call "
                                                         "(default 64 on a GPU, 8 on the CPU)")
     parser.add_argument("--shard", help="K/N: do only the K-th of N disjoint parts of the video list "

@@ -59,17 +59,18 @@ def kernel_bench(args):
     print(f"== TV-L1 on {len(first)} real pairs at {first.shape[2]}x{first.shape[1]} (tiled to the batch size); "
           f"load average {os.getloadavg()[0]:.2f}")
     rate1, reference = opencv_rate(first, second, 1)
-    print(f"opencv      1 core   : {rate1:7.2f} pairs/s")
+    print(f"opencv      1 core        : {rate1:7.2f} pairs/s")
     rate_n, _ = opencv_rate(first, second, args.n_jobs)
-    print(f"opencv {args.n_jobs:3d} procs   : {rate_n:7.2f} pairs/s ({rate_n / rate1:.2f}x)")
-    runs = [("cpu", b) for b in args.cpu_batches]
-    runs += [(f"cuda:{d}", b) for d in range(torch.cuda.device_count()) for b in args.gpu_batches]
+    print(f"opencv {args.n_jobs:3d} processes   : {rate_n:7.2f} pairs/s ({rate_n / rate1:.2f}x)")
+    runs = [("cpu", b, t) for b in args.cpu_batches for t in sorted({1, args.n_jobs})]
+    runs += [(f"cuda:{d}", b, 1) for d in range(torch.cuda.device_count()) for b in args.gpu_batches]
     if not torch.cuda.is_available():
         print("(torch sees no GPU here: CUDA rows skipped; scripts/check_flow_gpu.sh measures them on a GPU machine)")
-    torch.set_num_threads(args.n_jobs)
-    for device, batch in runs:
+    for device, batch, threads in runs:
+        torch.set_num_threads(threads)
         rate, flow = measure_throughput(first, second, batch, device)
-        print(f"torch {device:7s} batch {batch:3d}: {rate:7.2f} pairs/s ({rate / rate1:.2f}x opencv 1 core); "
+        where = f"{device} {threads} thr" if device == "cpu" else device
+        print(f"torch {where:9s} batch {batch:3d}: {rate:7.2f} pairs/s ({rate / rate1:.2f}x opencv 1 core); "
               f"vs opencv: {format_agreement(agreement(reference[: len(flow)], flow))}")
 
 

@@ -134,7 +134,7 @@ def test_torch_backend_finishes_a_tree_half_done_by_opencv(tmp_path):
     torch_args = ("--backend", "torch", "--device", "cpu", "--batch_pairs", 2)
     estimate = run_tool("convert_rgb_to_flow.py", *common, f"--flow_path={flow}", *torch_args, "--estimate")
     assert "2 videos to do (2 already done), 2 frame pairs" in estimate.stdout, estimate.stdout + estimate.stderr
-    assert "pairs/s with the torch TV-L1 on cpu" in estimate.stdout and "projected on 1 device(s)" in estimate.stdout
+    assert "pairs/s with the torch TV-L1 on cpu" in estimate.stdout and "projected on 1 CPU worker(s)" in estimate.stdout
 
     rest = run_tool("convert_rgb_to_flow.py", *common, f"--flow_path={flow}", *torch_args, timeout=600)
     assert rest.returncode == 0 and "done 2, skipped 2 (already done), failed 0" in rest.stdout, rest.stdout + rest.stderr

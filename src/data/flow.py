@@ -276,10 +276,11 @@ def estimate(rgb_root, flow_root, n_jobs=1, bound=DEFAULT_BOUND, backend=Backend
         print("nothing to measure: no readable video left with 2 or more frames")
         return 0
     if backend.name == "torch":
+        workers = n_jobs if backend.devices == ("cpu",) else len(backend.devices)
         print(f"measured {rate:.2f} pairs/s with the torch TV-L1 on {backend.devices[0]} "
-              f"({measured} pairs of {sample}, {size}, batch {backend.batch_pairs})")
-        print(f"projected on {len(backend.devices)} device(s): {format_duration(pairs / rate / len(backend.devices))} "
-              f"(assumes the same rate on each)")
+              f"({measured} pairs of {sample}, {size}, batch {measured})")
+        print(f"projected on {workers} {'CPU worker' if backend.devices == ('cpu',) else 'device'}(s): "
+              f"{format_duration(pairs / rate / workers)} (assumes the same rate on each)")
         return 0
     print(f"measured {rate:.2f} pairs/s on one core ({measured} pairs of {sample}, {size})")
     print(f"projected with {n_jobs} workers: {format_duration(pairs / rate / n_jobs)} "

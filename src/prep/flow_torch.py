@@ -13,6 +13,7 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+import torch
 
 from src.data.batch import Progress, close_folder, failure_reason, open_folder
 from src.data.flow import encode_flow, flow_file_numbers, read_video_gray, write_encoded
@@ -136,15 +137,30 @@ class _Pipeline:
 
 
 def run_torch_flow(tasks, bound, devices, batch_pairs, threads):
-    """Flow of every unfinished task with the torch TV-L1 on `devices`; returns the Summary."""
-    return _Pipeline(tasks, bound, devices, batch_pairs, threads).run()
+    """Flow of every unfinished task with the torch TV-L1 on `devices`; returns the Summary.
+
+    On the CPU, `threads` single-threaded workers: torch's own threads wait on each other at every small
+    op (18x slower than one thread on a loaded 2-core machine), workers of one thread do not."""
+    if set(devices) != {"cpu"}:
+        return _Pipeline(tasks, bound, devices, batch_pairs, threads).run()
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _Pipeline(tasks, bound, ("cpu",) * max(1, threads), batch_pairs, threads).run()
+    finally:
+        torch.set_num_threads(before)
 
 
 def measure_torch_rate(rgb_dir, device, batch_pairs, max_pairs_cpu=3):
-    """Pairs per second of one device on real frames at the batch size the run will use (on the CPU at
-    most max_pairs_cpu pairs), and the pair count."""
+    """Pairs per second of one device (on the CPU: one single-threaded worker, at most max_pairs_cpu
+    pairs) on real frames at the batch size the run will use, and the pair count."""
     on_cpu = str(device) == "cpu"
     frames = read_video_gray(rgb_dir, max_frames=max_pairs_cpu + 1 if on_cpu else batch_pairs + 1)
     batch = len(frames) - 1 if on_cpu else batch_pairs
-    rate, _ = measure_throughput(np.stack(frames[:-1]), np.stack(frames[1:]), batch, device)
+    before = torch.get_num_threads()
+    torch.set_num_threads(1 if on_cpu else before)
+    try:
+        rate, _ = measure_throughput(np.stack(frames[:-1]), np.stack(frames[1:]), batch, device)
+    finally:
+        torch.set_num_threads(before)
     return rate, batch
