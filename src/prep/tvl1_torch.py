@@ -8,8 +8,8 @@ a 5x5 median at the start of every outer iteration and OpenCV's stopping test.
 
 B frame pairs of one size go in one call; every pair keeps its own stopping test (a converged pair is
 dropped from the working batch), so a pair's flow does not depend on the batch it was computed in.
-Runs on any torch device. On CUDA the inner iteration is fused with torch.compile when it works
-(`fused=None`); the eager code is the reference and the fallback.
+Runs on any torch device. On CUDA the inner iteration, the median and the warp are fused with
+torch.compile when that works (`fused=None`); the eager code is the reference and the fallback.
 
 Depends on torch and numpy only (the GPU check runs it where this project's requirements are absent).
 """
@@ -168,7 +168,7 @@ def median5(u):
     return v[12]
 
 
-def remap_cubic(imgs, map_x, map_y):
+def remap_cubic(imgs, map_x, map_y, table=None):
     """cv::remap(INTER_CUBIC, BORDER_CONSTANT 0) of C images (B, C, H, W) at float maps (B, H, W).
 
     Coordinates snap to the 1/32 grid (round half to even); weights come from OpenCV's table; the sum
@@ -177,7 +177,8 @@ def remap_cubic(imgs, map_x, map_y):
     gx = torch.round(map_x * GRID).to(torch.int32)
     gy = torch.round(map_y * GRID).to(torch.int32)
     sx, sy = (gx >> 5) - 1, (gy >> 5) - 1
-    weights = _CUBIC_2D.to(imgs.device)[(gy & (GRID - 1)).long(), (gx & (GRID - 1)).long()]  # (B, H, W, 4, 4)
+    table = _CUBIC_2D.to(imgs.device) if table is None else table
+    weights = table[(gy & (GRID - 1)).long(), (gx & (GRID - 1)).long()]  # (B, H, W, 4, 4)
     flat = imgs.reshape(b, c, h * w)
     interior = (sx >= 0) & (sx < w - 3) & (sy >= 0) & (sy < h - 3)
     total = running = None
@@ -225,44 +226,47 @@ def _inner_step(ix, iy, safe_grad, rho_c, u1, u2, p11, p12, p21, p22, l_t: float
             (p21 + taut * u2x) / ng2, (p22 + taut * u2y) / ng2), error
 
 
-_FUSED = {}
-_FUSED_LOCK = threading.Lock()
+_COMPILED = {}
+_COMPILE_LOCK = threading.Lock()
 
 
-def _fused_step():
-    """torch.compile'd _inner_step (CUDA), or None where it cannot be built."""
-    if "step" not in _FUSED:
-        try:
-            _FUSED["step"] = torch.compile(_inner_step, dynamic=True)
-        except Exception as exc:  # noqa: BLE001 - no compiler here: the eager step is exact anyway
-            warnings.warn(f"torch.compile unavailable ({exc}); TV-L1 runs eagerly")
-            _FUSED["step"] = None
-    return _FUSED["step"]
+class _Kernels:
+    """The three hot functions (inner step, median, warp): torch.compile'd while that works (each becomes
+    one or a few fused kernels on a GPU), else eager; the first failure switches to eager for good."""
 
-
-class _Stepper:
-    """Calls the fused step while it works; falls back to the eager one for good on its first failure."""
+    EAGER = {"step": _inner_step, "median": median5, "warp": remap_cubic}
 
     def __init__(self, fused):
-        self.fn = _fused_step() if fused else None
+        self.fused = fused and not _COMPILED.get("failed")
 
-    def __call__(self, *args):
-        if self.fn is not None:
+    def _call(self, name, *args):
+        if self.fused:
             try:
-                with _FUSED_LOCK:  # one device thread at a time in dynamo (compiling is not thread-safe)
-                    return self.fn(*args)
-            except Exception as exc:  # noqa: BLE001 - e.g. Triton missing or a compiler error at first call
-                warnings.warn(f"fused TV-L1 step failed ({type(exc).__name__}: {exc}); running eagerly")
-                self.fn = None
-                _FUSED["step"] = None
-        return _inner_step(*args)
+                with _COMPILE_LOCK:  # one device thread at a time in dynamo (compiling is not thread-safe)
+                    if name not in _COMPILED:
+                        _COMPILED[name] = torch.compile(self.EAGER[name], dynamic=True)
+                    return _COMPILED[name](*args)
+            except Exception as exc:  # noqa: BLE001 - e.g. no Triton or no compiler: eager is exact anyway
+                warnings.warn(f"fused TV-L1 {name} failed ({type(exc).__name__}: {exc}); running eagerly")
+                self.fused = False
+                _COMPILED["failed"] = True
+        return self.EAGER[name](*args)
+
+    def step(self, *args):
+        return self._call("step", *args)
+
+    def median(self, u):
+        return self._call("median", u)
+
+    def warp(self, imgs, map_x, map_y):
+        return self._call("warp", imgs, map_x, map_y, _CUBIC_2D.to(imgs.device))
 
 
 def _f32(x):
     return float(np.float32(x))
 
 
-def _iterate_warp(consts, full, limit, scalars, params, step, compact):
+def _iterate_warp(consts, full, limit, scalars, params, kernels, compact):
     """The outer and inner iterations of one warp for every pair, each with its own stopping test.
 
     A pair whose change falls under the limit is written back to `full` (u1, u2, p11..p22) at once and
@@ -274,9 +278,9 @@ def _iterate_warp(consts, full, limit, scalars, params, step, compact):
     n_alive = len(active)
     for _outer in range(params.outer_iterations):
         if params.median_filtering > 1:
-            state[0], state[1] = median5(state[0]), median5(state[1])
+            state[0], state[1] = kernels.median(state[0]), kernels.median(state[1])
         for _inner in range(params.inner_iterations):
-            new_state, error = step(*consts, *state, *scalars)
+            new_state, error = kernels.step(*consts, *state, *scalars)
             state = list(new_state)
             going = (error > limit) & alive
             n_going = int(going.sum())  # the one host sync of an iteration
@@ -295,7 +299,7 @@ def _iterate_warp(consts, full, limit, scalars, params, step, compact):
         whole.index_copy_(0, active[alive], part[alive])
 
 
-def _one_scale(i0, i1, u1, u2, params, step, compact):
+def _one_scale(i0, i1, u1, u2, params, kernels, compact):
     """The warps at one scale: u1, u2 (B, H, W) are refined in place."""
     h, w = i0.shape[1:]
     dev = i0.device
@@ -307,11 +311,11 @@ def _one_scale(i0, i1, u1, u2, params, step, compact):
     xs = torch.arange(w, dtype=torch.float32, device=dev)[None, None, :]
     ys = torch.arange(h, dtype=torch.float32, device=dev)[None, :, None]
     for _ in range(params.warps):
-        warped, ix, iy = (t.contiguous() for t in remap_cubic(source, xs + u1, ys + u2).unbind(1))
+        warped, ix, iy = (t.contiguous() for t in kernels.warp(source, xs + u1, ys + u2).unbind(1))
         grad = ix * ix + iy * iy
         rho_c = ((warped - ix * u1) - iy * u2) - i0
         consts = [ix, iy, torch.where(grad > 0, grad, torch.ones((), device=dev)), rho_c]
-        _iterate_warp(consts, [u1, u2, *p], limit, (l_t, theta, taut), params, step, compact)
+        _iterate_warp(consts, [u1, u2, *p], limit, (l_t, theta, taut), params, kernels, compact)
     return u1, u2
 
 
@@ -319,7 +323,7 @@ def tvl1_flow(first, second, device="cpu", params=TVL1Params(), fused=None, comp
     """Flow from `first` to `second`: uint8 or float (B, H, W) grey frames (numpy or torch; (H, W) for
     one pair) -> float32 (B, H, W, 2) numpy array (x, y in pixels), as OpenCV's TV-L1 computes it.
 
-    fused: use the torch.compile'd inner step (default: on CUDA only). compact: the fraction of
+    fused: use torch.compile'd inner step, median and warp (default: on CUDA only). compact: the fraction of
     converged pairs at which the working batch drops their rows (default 0, at once, on the CPU where
     compute is the cost; 0.25 on a GPU, where re-indexing 16 tensors costs about one iteration)."""
     single = np.ndim(first) == 2
@@ -332,7 +336,7 @@ def tvl1_flow(first, second, device="cpu", params=TVL1Params(), fused=None, comp
         return np.zeros((0, *frames.shape[2:], 2), np.float32)
     fused = dev.type == "cuda" if fused is None else fused
     compact = (0.0 if dev.type == "cpu" else 0.25) if compact is None else compact
-    step = _Stepper(fused)
+    kernels = _Kernels(fused)
     with torch.no_grad():
         b, h, w = frames.shape[1:]
         sizes = pyramid_sizes(h, w, params)
@@ -344,7 +348,7 @@ def tvl1_flow(first, second, device="cpu", params=TVL1Params(), fused=None, comp
         u2 = torch.zeros_like(u1)
         up = _f32(1.0 / params.scale_step)
         for s in range(len(sizes) - 1, -1, -1):
-            _one_scale(levels[s][:b], levels[s][b:], u1, u2, params, step, compact)
+            _one_scale(levels[s][:b], levels[s][b:], u1, u2, params, kernels, compact)
             if s:
                 u1 = resize_linear(u1, *sizes[s - 1]) * up
                 u2 = resize_linear(u2, *sizes[s - 1]) * up
