@@ -34,7 +34,7 @@ def test_flow_tree_needs_x_and_y(tmp_path):
     with pytest.raises(DatasetIndexError, match="image_00003y.jpg"):
         build_index(tmp_path / "flow", ann, "training", "flow")
     # An rgb index on a flow tree says which file it expected (the first one missing).
-    with pytest.raises(DatasetIndexError, match=r"image_00001\.jpg: missing.*a rgb clip in the wrong tree"):
+    with pytest.raises(DatasetIndexError, match=r"image_00001\.jpg: missing.*an rgb clip in the wrong tree"):
         build_index(tmp_path / "flow", ann, "training", "rgb")
 
 

@@ -49,7 +49,7 @@ def check_frames(video_dir, n_frames, channels, mode):
             name = layout.frame_name(index, channel)
             if name not in present:
                 raise DatasetIndexError(f"{Path(video_dir) / name}: missing, but {Path(video_dir) / layout.N_FRAMES} "
-                                        f"says {n_frames} frames (incomplete extraction, or a {mode} clip in the "
+                                        f"says {n_frames} frames (incomplete extraction, or {'an' if mode == 'rgb' else 'a'} {mode} clip in the "
                                         "wrong tree?)")
 
 
