@@ -87,7 +87,8 @@ def train_parser():
     p.add_argument("--test_sample_duration", type=non_negative_int, default=64, help="validation window (frames)")
     structural(p.add_argument("--checkpoint_path", default="", help="pretrained checkpoint (e.g. Kinetics-400)"))
     structural(p.add_argument("--finetune_num_classes", type=positive_int, default=None,
-                   help="classes to fine-tune to (default: 51 for hmdb51, 101 for ucf101)"))
+                   help="classes to fine-tune to (default: as many as the annotation JSON lists: 51 for hmdb51, "
+                        "101 for ucf101; given, it must agree with the JSON)"))
     structural(p.add_argument("--finetune_prefixes", default="logits,Mixed_5",
                    help="comma-separated endpoint prefixes that are trained; the rest is frozen"))
     structural(p.add_argument("--optimizer", default="adam", choices=("adam", "SGD", "sgd", "rmsprop")))

@@ -6,7 +6,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import datasets
 from .distributed import RankMismatch, check_same_start, local_device_id, setup_distribution
 from .atomic import exclusive_output
 from .errors import UserError
@@ -161,7 +160,6 @@ def plan_run(args, structural):
     else:
         plan.run_dir = Path(args.run_dir) if args.run_dir else default_run_dir(
             args.save_dir, args.dataset, args.mode, args.device_id, args.distributed)
-    args.finetune_num_classes = args.finetune_num_classes or datasets.get(args.dataset).num_classes
     require_paths(args)
     return plan
 
@@ -176,7 +174,7 @@ def build_data(plan):
     args = plan.args
     source = ClipDataset(args.video_path, args.annotation_path, args.mode, "training", True,
                          args.train_sample_duration, args.spatial_size, args.seed, flip=args.flip)
-    args.finetune_num_classes = args.finetune_num_classes or len(source.labels)  # own datasets: from the JSON
+    args.finetune_num_classes = args.finetune_num_classes or len(source.labels)  # the JSON's classes
     if len(source.labels) != args.finetune_num_classes:
         raise TrainingSetupError(f"--annotation_path {args.annotation_path} has {len(source.labels)} classes but "
                                  f"--finetune_num_classes is {args.finetune_num_classes}")
