@@ -156,9 +156,11 @@ def eval_parser():
 
 
 # -- recipes: --config FILE ---------------------------------------------------------------------------
-# What a run folder's config.json records besides the flags: read back as a recipe, these are not reused.
-RUN_RECORD = ("run_dir", "resume", "overwrite", "config", "amp_level_used", "device_target_used", "rank",
-              "group_size", "steps_per_epoch", "train_videos", "validation_videos")
+# What a run folder's config.json records besides the flags (RUN_FACTS, which mark such a file) and the
+# flags of that run that must not be reused when it is read back as a recipe (RUN_PLACE).
+RUN_FACTS = ("amp_level_used", "device_target_used", "rank", "group_size", "steps_per_epoch", "train_videos",
+             "validation_videos")
+RUN_PLACE = ("run_dir", "resume", "overwrite", "config")
 
 
 class ConfigError(UserError):
@@ -178,13 +180,15 @@ def load_config(path, parser):
     if not isinstance(values, dict):
         raise ConfigError(f"--config {path}: expected a mapping of flag names to values")
     actions = {a.dest: a for a in parser._actions if a.dest != "help"}
-    unknown = sorted(k for k in values if k not in actions and k not in RUN_RECORD)
+    # a run's own config.json: a new run from it goes to a new folder
+    skip = RUN_FACTS + (RUN_PLACE if any(k in values for k in RUN_FACTS) else ("config",))
+    unknown = sorted(k for k in values if k not in actions and k not in skip)
     if unknown:
         raise ConfigError(f"--config {path}: unknown setting(s) {', '.join(unknown)} (not flags of {parser.prog})")
     checked = {}
     for key, value in values.items():
         action = actions.get(key)
-        if action is None or key in RUN_RECORD:
+        if action is None or key in skip:
             continue
         if value is not None and value != action.default and callable(action.type):
             try:  # the flag's own check (positive numbers, booleans ...), as on the command line
