@@ -220,20 +220,27 @@ def record_config(plan, data):
     print(f"step size per epoch: {data.steps}", flush=True)
 
 
-def build_callbacks(plan, net, data):
-    """Step 5: log lines, BN statistics across ranks, epoch checkpoints, held-out validation (this order)."""
+def build_callbacks(plan, net, data, schedule):
+    """Step 5: log lines, BN statistics across ranks, epoch checkpoints, held-out validation, metrics.csv
+    (this order)."""
     from .video_logits import network_forward, predict_logits
-    from .train_callbacks import AverageBatchNormStatistics, EpochCheckpoint, HeldOutValidation, TrainLogger
+    from .train_callbacks import (AverageBatchNormStatistics, EpochCheckpoint, HeldOutValidation, RecordMetrics,
+                                  TrainLogger)
 
     args = plan.args
-    callbacks = [TrainLogger(data.steps, args.log_every, args.batch_size)]
+    logger = TrainLogger(data.steps, args.log_every, args.batch_size)
+    callbacks = [logger]
     if args.distributed:  # before the checkpoint and validation: every rank then holds the same model
         callbacks.append(AverageBatchNormStatistics(net, plan.group))
     callbacks.append(EpochCheckpoint(plan.run_dir / CHECKPOINTS, data.steps, args.checkpoint_frequency,
                                      args.checkpoints_num_keep))
+    validation = None
     if data.validation is not None:
-        callbacks.append(HeldOutValidation(net, data.validation, plan.run_dir, args.batch_size,
-                                           lambda n, s, b: predict_logits(network_forward(n), s, b, num_workers=1)))
+        validation = HeldOutValidation(net, data.validation, plan.run_dir, args.batch_size,
+                                       lambda n, s, b: predict_logits(network_forward(n), s, b, num_workers=1))
+        callbacks.append(validation)
+    callbacks.append(RecordMetrics(plan.run_dir, plan.initial_epoch, logger, schedule, data.steps, args.batch_size,
+                                   validation))
     return callbacks
 
 
@@ -266,7 +273,7 @@ def run(args, structural=()):
     if plan.resume_checkpoint is not None:
         restore(plan, net, optimizer, schedule, data.steps)
     record_config(plan, data)
-    fit(plan, net, optimizer, data, build_callbacks(plan, net, data))
+    fit(plan, net, optimizer, data, build_callbacks(plan, net, data, schedule))
     print(f"total_time: {time.time() - start:.1f}")
     print("Finished training.", flush=True)
     return 0

@@ -4,6 +4,7 @@ import re
 import subprocess
 import sys
 
+import cv2
 import numpy as np
 import pytest
 import mindspore as ms
@@ -12,6 +13,7 @@ from src.i3d import build_i3d
 from src.lr_schedule import step_decay
 from src.loader.holdout import hold_out
 from src.loader.clip_dataset import ClipDataset
+from src.run_history import read_history
 from tests.conftest import REPO
 from tests.frame_tree import write_annotation, write_flow_video, write_rgb_video
 from tests.helpers_i3d import reinitialise
@@ -95,10 +97,16 @@ def test_train_log_lines_checkpoint_and_frozen_layers(workspace, trained):
     assert not np.array_equal(after["Mixed_5c_b0.bn.bn2d.moving_mean"], before["Mixed_5c_b0.bn.bn2d.moving_mean"])
     assert after["logits_conv3d.weight"].shape == (2, 1024, 1, 1, 1)
     assert int(after["global_step"].reshape(-1)[0]) == 2
+    rows = read_history(run_dir)  # metrics.csv: one row for the one epoch, validation figures included
+    assert [(r["epoch"], r["steps"], r["lr"]) for r in rows] == [(1, 2, pytest.approx(0.01))]
+    assert rows[0]["loss"] == pytest.approx(float(re.search(r"epoch 1 mean loss: ([0-9.]+)", out).group(1)), abs=1e-5)
+    assert 0 <= rows[0]["val_top1"] <= rows[0]["val_top5"] <= 1 and rows[0]["val_mean_class"] is not None
+    assert rows[0]["epoch_seconds"] > 0 and rows[0]["clips_per_s"] == pytest.approx(4 / rows[0]["epoch_seconds"], rel=1e-3)
 
 
 def test_resume_continues_epoch_and_learning_rate(workspace, trained):
     run_dir, _ = trained
+    first = read_history(run_dir)[0]
     out = run("train.py", *TINY, "--mode", "rgb", "--video_path", workspace / "rgb",
               "--annotation_path", workspace / "ann.json", "--checkpoint_path", workspace / "k400_rgb.ckpt",
               "--num_epochs", "2", "--lr", "0.01", "--lr_de_epochs", "1", "--lr_de_rate", "0.5",
@@ -107,6 +115,15 @@ def test_resume_continues_epoch_and_learning_rate(workspace, trained):
     assert re.search(r"^epoch: 2 step: 2, loss is", out, re.M) and not re.search(r"^epoch: 1 step", out, re.M)
     state = ckpt(run_dir / "checkpoints" / "i3d-2_2.ckpt")
     assert int(state["global_step"].reshape(-1)[0]) == 4
+    # metrics.csv continued: epoch 1's row as it was, epoch 2 appended at the decayed lr
+    rows = read_history(run_dir)
+    assert [(r["epoch"], r["steps"]) for r in rows] == [(1, 2), (2, 4)]
+    assert rows[0] == first and rows[1]["lr"] == pytest.approx(0.005) and rows[1]["val_top1"] is not None
+    # and plot_run draws it (alone and beside another run) to a PNG
+    out = run("scripts/plot_run.py", run_dir, run_dir, "--out", run_dir / "curves.png")
+    image = cv2.imread(str(run_dir / "curves.png"))
+    assert image is not None and image.shape[0] > 200 and image.shape[1] > 400
+    assert "plot_run" in run("scripts/plot_run.py", run_dir / "checkpoints", expect=2)
     # a finished run resumes to nothing
     assert "already done" in run("train.py", *TINY, "--mode", "rgb", "--video_path", workspace / "rgb",
                                  "--annotation_path", workspace / "ann.json", "--num_epochs", "2", "--resume", run_dir)
