@@ -5,6 +5,7 @@ import sys
 import time
 from pathlib import Path
 
+from .atomic import write_text_atomic
 from .errors import UserError
 from .runtime import configure
 
@@ -77,8 +78,9 @@ def evaluate_stream(args, stream, ckpt, video_path, annotation_path):
 
 
 def report(args, name, result, class_names, out_dir):
+    from .confusion import most_confused
     from .metrics import accuracy_figures
-    from .report import confusion_png, write_predictions
+    from .report import write_confusion, write_predictions
 
     ids, logits, labels = result
     figures = accuracy_figures(logits, labels, len(class_names))
@@ -86,9 +88,16 @@ def report(args, name, result, class_names, out_dir):
     print(f"{name} top-5 accuracy: {figures['top5']:.4f}, mean per-class accuracy: "
           f"{figures['mean_class_accuracy']:.4f} ({figures['videos']} videos)", flush=True)
     write_predictions(out_dir, name, ids, logits, labels, class_names)
-    confusion_png(figures["confusion"], class_names, Path(out_dir) / f"{name}_confusion.png",
-                  f"{args.dataset} {name}: top-1 {figures['top1']:.3f}")
-    return {k: v for k, v in figures.items() if k != "confusion"}
+    write_confusion(out_dir, name, figures["confusion"], class_names,
+                    f"{args.dataset} {name}: top-1 {figures['top1']:.3f} ({figures['videos']} videos)")
+    pairs = most_confused(figures["confusion"], class_names, k=10)
+    if pairs:
+        print(f"{name} most confused (truth -> predicted, videos):")
+        for pair in pairs:
+            print(f"  {pair['truth']} -> {pair['predicted']}: {pair['count']}")
+    summary = {k: v for k, v in figures.items() if k != "confusion"}
+    summary["most_confused"] = pairs
+    return summary
 
 
 def run(args):
@@ -110,7 +119,7 @@ def run(args):
         summary[name] = report(args, name, result, names, out_dir)
     protocol = "whole video" if args.test_sample_duration == 0 else f"centred {args.test_sample_duration} frames"
     summary["protocol"] = f"{protocol}, centre crop {args.spatial_size}"
-    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+    write_text_atomic(out_dir / "summary.json", json.dumps(summary, indent=2))
     print(f"predictions and confusion matrices in {out_dir}")
     print(f"total_time: {time.time() - start:.1f} s", flush=True)
     return 0

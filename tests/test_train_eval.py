@@ -13,6 +13,7 @@ from src.i3d import build_i3d
 from src.lr_schedule import step_decay
 from src.loader.holdout import hold_out
 from src.loader.clip_dataset import ClipDataset
+from src.confusion import most_confused, read_confusion_csv
 from src.run_history import read_history
 from tests.conftest import REPO
 from tests.frame_tree import write_annotation, write_flow_video, write_rgb_video
@@ -139,7 +140,17 @@ def test_eval_is_deterministic_and_complete(workspace, trained, tmp_path):
                   "--output_dir", tmp_path / f"e{i}", "--num_workers", "2")
         assert re.search(r"^rgb accuracy: [0-9.]+$", out, re.M), out
         outputs.append(json.loads((tmp_path / f"e{i}" / "rgb_predictions.json").read_text()))
-        assert (tmp_path / f"e{i}" / "rgb_confusion.png").stat().st_size > 0
+        assert cv2.imread(str(tmp_path / f"e{i}" / "rgb_confusion.png")) is not None
+    # the confusion CSV counts the predictions, class names on both axes
+    names, counts = read_confusion_csv(tmp_path / "e0" / "rgb_confusion.csv")
+    assert names == list(LABELS)
+    expected = np.zeros((2, 2), int)
+    for video in outputs[0]["videos"]:
+        expected[names.index(video["label"]), names.index(video["prediction"])] += 1
+    np.testing.assert_array_equal(counts, expected)
+    summary = json.loads((tmp_path / "e0" / "summary.json").read_text())
+    assert summary["rgb"]["most_confused"] == most_confused(expected, names)
+    assert summary["protocol"] == "centred 9 frames, centre crop 32"
     assert outputs[0] == outputs[1]
     # 4 validation videos with batch 3: the partial last batch is kept, every video once
     assert sorted(v["video_id"] for v in outputs[0]["videos"]) == ["left_03", "left_04", "right_03", "right_04"]
