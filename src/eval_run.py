@@ -64,13 +64,14 @@ def evaluate_stream(args, stream, ckpt, video_path, annotation_path):
         raise EvalSetupError(f"--{stream}_path {ckpt} has {num_classes} classes but --num_classes is "
                              f"{args.num_classes}")
     source = ClipDataset(video_path, annotation_path, stream, args.subset, False, args.test_sample_duration,
-                         args.spatial_size, args.seed)
+                         args.spatial_size, args.seed, num_clips=args.num_clips, num_crops=args.num_crops)
     if len(source.labels) != num_classes:
         raise EvalSetupError(f"{annotation_path} has {len(source.labels)} classes but --{stream}_path {ckpt} has "
                              f"{num_classes}")
     print(f"checkpoint: {ckpt}")
     print(f"Found {len(source)} {args.subset} examples ({stream})")
-    print(f"total steps: {-(-len(source) // args.batch_size) if args.test_sample_duration else len(source)}")
+    one_by_one = not args.test_sample_duration or source.views > 1
+    print(f"total steps: {len(source) if one_by_one else -(-len(source) // args.batch_size)}")
     print("running evaluation", flush=True)
     every = max(1, 50 // args.batch_size)
     return predict_logits(forward, source, args.batch_size, args.num_workers, progress_every=every,
@@ -100,10 +101,30 @@ def report(args, name, result, class_names, out_dir):
     return summary
 
 
+def protocol_text(args):
+    """What ran, in words: e.g. "centred 64 frames, centre crop 224" or "10 clips x 3 crops of 64 frames, crop 224"."""
+    duration, clips, crops, size = args.test_sample_duration, args.num_clips, args.num_crops, args.spatial_size
+    if clips == 1 and crops == 1:
+        return f"{'whole video' if duration == 0 else f'centred {duration} frames'}, centre crop {size}"
+    crop_text = f"{crops} crop{'s' if crops > 1 else ''}"
+    if duration == 0:
+        return f"whole video x {crop_text}, crop {size}"
+    return f"{clips} clip{'s' if clips > 1 else ''} x {crop_text} of {duration} frames, crop {size}"
+
+
+def check_protocol(args):
+    if args.num_clips < 1:
+        raise EvalSetupError(f"--num_clips {args.num_clips}: must be at least 1")
+    if args.num_clips > 1 and args.test_sample_duration == 0:
+        raise EvalSetupError(f"--num_clips {args.num_clips} needs --test_sample_duration > 0 (0 = the whole video "
+                             "is already one clip covering everything)")
+
+
 def run(args):
     from .metrics import fuse
 
     start = time.time()
+    check_protocol(args)
     configure(args.device_target, args.context, args.device_id, args.seed)
     streams = stream_inputs(args)
     out_dir = Path(args.output_dir or f"./eval_output/{args.dataset}_{args.test_mode}")
@@ -117,8 +138,8 @@ def run(args):
         results["joint"] = fuse(results["rgb"], results["flow"])
     for name, result in results.items():
         summary[name] = report(args, name, result, names, out_dir)
-    protocol = "whole video" if args.test_sample_duration == 0 else f"centred {args.test_sample_duration} frames"
-    summary["protocol"] = f"{protocol}, centre crop {args.spatial_size}"
+    summary["protocol"] = protocol_text(args)
+    print(f"protocol: {summary['protocol']}")
     write_text_atomic(out_dir / "summary.json", json.dumps(summary, indent=2))
     print(f"predictions and confusion matrices in {out_dir}")
     print(f"total_time: {time.time() - start:.1f} s", flush=True)

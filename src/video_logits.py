@@ -1,7 +1,8 @@
 """Logits for every video of a ClipDataset, in index order and each video once (eval, validation).
 
 Deterministic and complete: centred window (or the whole video), centre crop, no shuffle, the partial
-last batch kept.
+last batch kept. With several views per video (clips spread over it, three crops), a video's logits
+are the mean of its views' logits: still one row per video.
 """
 import numpy as np
 
@@ -19,6 +20,13 @@ def network_forward(net):
     return lambda clips: net(ms.Tensor(as_network_input(clips))).asnumpy()
 
 
+def mean_over_views(forward, views, chunk):
+    """One video's logits (1, classes): the mean over its views (V, C, T, H, W), `chunk` views per forward."""
+    chunk = max(1, int(chunk))
+    logits = np.concatenate([np.asarray(forward(views[i:i + chunk])) for i in range(0, len(views), chunk)])
+    return logits.mean(axis=0, keepdims=True)
+
+
 def predict_logits(forward, source, batch_size=8, num_workers=1, progress_every=0, label=""):
     """(video ids, logits (N, C) float32, labels (N,)) in the source's index order.
 
@@ -28,8 +36,9 @@ def predict_logits(forward, source, batch_size=8, num_workers=1, progress_every=
 
     ids, logits, labels = [], [], []
     start = time.time()
-    if source.sample_duration == 0:  # whole video: clip lengths differ, one video at a time
-        batches = ((clip[None], np.array([label_])) for clip, label_ in source)
+    views = getattr(source, "views", 1)
+    if source.sample_duration == 0 or views > 1:  # clip lengths differ, or a stack of views: one video at a time
+        batches = ((clip[None] if views == 1 else clip, np.array([label_])) for clip, label_ in source)
         ids = list(source.video_ids)
     else:
         dataset = to_mindspore(source, batch_size, num_workers=num_workers)
@@ -37,7 +46,7 @@ def predict_logits(forward, source, batch_size=8, num_workers=1, progress_every=
         ids = eval_video_ids(source)
     done = 0
     for clips, targets in batches:
-        logits.append(np.asarray(forward(clips)))
+        logits.append(mean_over_views(forward, clips, batch_size) if views > 1 else np.asarray(forward(clips)))
         labels.append(np.asarray(targets).reshape(-1))
         done += len(labels[-1])
         if progress_every and (done // batch_size) % progress_every == 0:

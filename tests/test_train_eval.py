@@ -183,6 +183,29 @@ def test_joint_fuses_and_refuses_mismatched_sets(workspace, trained, tmp_path):
     assert "sets differ" in out and "right_04" in out
 
 
+def test_joint_multi_view_protocol(workspace, trained, tmp_path):
+    """2 clips x 3 crops in joint mode: one row per video, joint = rgb + flow, the protocol named in summary.json."""
+    run_dir, _ = trained
+    flow = reinitialise(build_i3d("flow", 2), seed=3)
+    ms.save_checkpoint(flow, str(tmp_path / "flow.ckpt"))
+    out = run("eval.py", "--dataset", "hmdb51", "--test_mode", "joint", "--video_path", workspace / "rgb",
+              "--annotation_path", workspace / "ann.json", "--video_path_joint_flow", workspace / "flow",
+              "--annotation_path_joint_flow", workspace / "ann.json", "--rgb_path", run_dir / "checkpoints" / "i3d-1_2.ckpt",
+              "--flow_path", tmp_path / "flow.ckpt", "--spatial_size", "32", "--test_sample_duration", "9",
+              "--num_clips", "2", "--num_crops", "3", "--context", "py", "--output_dir", tmp_path / "mv")
+    assert "protocol: 2 clips x 3 crops of 9 frames, crop 32" in out
+    summary = json.loads((tmp_path / "mv" / "summary.json").read_text())
+    assert summary["protocol"] == "2 clips x 3 crops of 9 frames, crop 32"
+    rows = {n: json.loads((tmp_path / "mv" / f"{n}_predictions.json").read_text())["videos"] for n in ("rgb", "flow", "joint")}
+    assert [v["video_id"] for v in rows["joint"]] == ["left_03", "left_04", "right_03", "right_04"]
+    for r, f, j in zip(rows["rgb"], rows["flow"], rows["joint"]):
+        np.testing.assert_allclose(j["logits"], np.add(r["logits"], f["logits"]), atol=2e-4)
+    out = run("eval.py", "--dataset", "hmdb51", "--test_mode", "rgb", "--video_path", workspace / "rgb",
+              "--annotation_path", workspace / "ann.json", "--rgb_path", tmp_path / "flow.ckpt",
+              "--test_sample_duration", "0", "--num_clips", "3", expect=2)
+    assert "--num_clips 3 needs --test_sample_duration > 0" in out
+
+
 def test_clear_setup_errors(workspace, tmp_path):
     out = run("train.py", *TINY, "--mode", "flow", "--video_path", workspace / "flow", "--annotation_path",
               workspace / "ann.json", "--checkpoint_path", workspace / "k400_rgb.ckpt", "--run_dir", tmp_path / "r", expect=2)
