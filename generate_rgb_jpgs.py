@@ -4,7 +4,7 @@ import sys
 
 from src.prep.jobs import add_jobs_arg, run_cli
 from src import datasets
-from src.prep.frames import generate_rgb_jpgs
+from src.prep.frames import JPEG_QUALITY, generate_rgb_jpgs
 
 
 def main(argv=None):
@@ -16,7 +16,7 @@ def main(argv=None):
     add_jobs_arg(parser)
     parser.add_argument("--size", type=int, default=240, help="short side of the stored frames (aspect kept)")
     parser.add_argument("--ext", default=None, help="video file extension (default: avi for both datasets)")
-    parser.add_argument("--quality", type=int, default=95, help="JPEG quality")
+    parser.add_argument("--quality", type=int, default=JPEG_QUALITY, help="JPEG quality")
     parser.add_argument("--allow_truncated", action="store_true",
                         help="keep the decodable frames of a video that has fewer than its header declares")
     args = parser.parse_args(argv)

@@ -1,7 +1,9 @@
-"""Top-k predictions of an I3D checkpoint or exported MINDIR for one video, GIF, frame folder or .npy clip.
+"""Top-k predictions of an I3D checkpoint or exported MINDIR for one video, GIF, frame folder or .npy clip,
+or of both streams for a raw video (rgb frames and TV-L1 flow made on the fly, as the data tools make them).
 
     python predict.py INPUT (--checkpoint CKPT | --mindir FILE.mindir) [--mode rgb|flow] [--labels FILE]
                       [--top_k 5] [--num_frames N] [--save_logits OUT.npy]
+    python predict.py VIDEO --rgb_checkpoint A --flow_checkpoint B [--size 240] [--crop 224] [--bound 20] ...
 
 A MINDIR (export.py) has a fixed clip shape: longer clips are cut to its first T frames, shorter
 ones and other frame sizes (set --crop to the exported --spatial_size) are an error.
@@ -13,11 +15,14 @@ import numpy as np
 
 import src  # noqa: F401  (CPU speed switch before MindSpore runs)
 from src.checkpoint import CheckpointError, load_i3d
-from src.errors import VideoReadError
-from src.inference import load_input, read_labels, top_k_lines
+from src.errors import UserError, VideoReadError
+from src.inference import load_input, read_labels, top_k_lines, two_stream_logits
+from src.layout import FLOW_BOUND
 from src.mindir_runner import MindirError, fit_clip, load_mindir
 from src.network_input import as_network_input, to_batch
 from src.runtime import DEVICE_TARGETS, configure
+
+FAILURES = (CheckpointError, MindirError, VideoReadError, UserError, ValueError, OSError)
 
 
 def parse_args(argv=None):
@@ -26,50 +31,82 @@ def parse_args(argv=None):
     model = p.add_mutually_exclusive_group(required=True)
     model.add_argument("--checkpoint", help="MindSpore checkpoint (see pt2ckpt.py)")
     model.add_argument("--mindir", help="MINDIR written by export.py (its --head and shape are fixed in it)")
+    model.add_argument("--rgb_checkpoint", help="two streams on a video file: the rgb checkpoint (with --flow_checkpoint)")
+    p.add_argument("--flow_checkpoint", help="two streams on a video file: the flow checkpoint")
     p.add_argument("--mode", choices=("rgb", "flow"), default="rgb")
     p.add_argument("--labels", help="class names, one per line (e.g. Kinetics-400 label_map.txt)")
     p.add_argument("--top_k", type=int, default=5)
     p.add_argument("--num_frames", type=int, default=0, help="use only the first N frames (0 = all)")
     p.add_argument("--resize", type=int, default=256, help="short side before the centre crop")
     p.add_argument("--crop", type=int, default=224, help="centre crop size")
+    p.add_argument("--size", type=int, default=240,
+                   help="two streams: short side of the frames, as generate_rgb_jpgs --size (flow is computed there)")
+    p.add_argument("--bound", type=float, default=FLOW_BOUND, help="two streams: flow clip bound, as convert_rgb_to_flow")
     p.add_argument("--head", choices=("avg", "max"), default="avg", help="with --checkpoint")
-    p.add_argument("--save_logits", help="write the time-averaged logits (num_classes,) as .npy")
+    p.add_argument("--save_logits", help="write the time-averaged logits (num_classes,) as .npy; two streams: "
+                                         "rows rgb, flow, joint (3, num_classes)")
     p.add_argument("--device_target", default=None, choices=DEVICE_TARGETS,
                    help="default: the device the installed MindSpore runs on")
     p.add_argument("--context", default="gr", choices=("gr", "py"))
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.rgb_checkpoint and not args.flow_checkpoint:
+        p.error("--rgb_checkpoint needs --flow_checkpoint")
+    if args.flow_checkpoint and not args.rgb_checkpoint:
+        p.error("--flow_checkpoint goes with --rgb_checkpoint (for one flow model: --checkpoint B --mode flow)")
+    return args
+
+
+def check_labels(labels, args, num_classes, source):
+    if labels is not None and len(labels) != num_classes:
+        raise ValueError(f"--labels {args.labels} has {len(labels)} names but the {source} has {num_classes} classes")
+
+
+def predict_one_stream(args):
+    import mindspore as ms
+
+    clip = load_input(args.input, args.mode, args.resize, args.crop, args.num_frames)
+    if args.mindir:
+        model = load_mindir(args.mindir)
+        clip = fit_clip(clip, model, args.mode)
+        num_classes, source = model.num_classes, "--mindir model"
+    else:
+        net = load_i3d(args.checkpoint, mode=args.mode, head=args.head)
+        net.set_train(False)
+        model = lambda batch: net(ms.Tensor(batch)).asnumpy()  # noqa: E731
+        num_classes, source = net.num_classes, "checkpoint"
+    labels = read_labels(args.labels) if args.labels else None
+    check_labels(labels, args, num_classes, source)
+    logits = model(to_batch(as_network_input(clip, args.input)))[0]
+    _, t, h, w = clip.shape
+    print(f"top-{args.top_k} for {args.input} ({t} frames, {w}x{h}, {args.mode}):")
+    for line in top_k_lines(logits, labels, args.top_k):
+        print(line)
+    return logits
+
+
+def predict_two_streams(args):
+    from src.video_streams import two_stream_clips
+
+    rgb, flow = two_stream_clips(args.input, args.size, args.crop, args.bound, args.num_frames)
+    logits = two_stream_logits(rgb, flow, args.rgb_checkpoint, args.flow_checkpoint, args.head)
+    labels = read_labels(args.labels) if args.labels else None
+    check_labels(labels, args, len(logits["joint"]), "checkpoints")
+    _, t, h, w = rgb.shape
+    for stream in ("rgb", "flow", "joint"):
+        print(f"top-{args.top_k} for {args.input} ({t} frames, {w}x{h}, {stream}):")
+        for line in top_k_lines(logits[stream], labels, args.top_k):
+            print(line)
+    return np.stack([logits["rgb"], logits["flow"], logits["joint"]])
 
 
 def main(argv=None):
     args = parse_args(argv)
     configure(args.device_target, args.context)
-    import mindspore as ms
-
     try:
-        clip = load_input(args.input, args.mode, args.resize, args.crop, args.num_frames)
-        if args.mindir:
-            model = load_mindir(args.mindir)
-            clip = fit_clip(clip, model, args.mode)
-            num_classes, source = model.num_classes, "--mindir model"
-        else:
-            net = load_i3d(args.checkpoint, mode=args.mode, head=args.head)
-            net.set_train(False)
-            model = lambda batch: net(ms.Tensor(batch)).asnumpy()  # noqa: E731
-            num_classes, source = net.num_classes, "checkpoint"
-        labels = read_labels(args.labels) if args.labels else None
-        batch = to_batch(as_network_input(clip, args.input))
-    except (CheckpointError, MindirError, VideoReadError, ValueError, OSError) as exc:
+        logits = predict_two_streams(args) if args.rgb_checkpoint else predict_one_stream(args)
+    except FAILURES as exc:
         print(f"predict: {exc}", file=sys.stderr)
         return 2
-    if labels is not None and len(labels) != num_classes:
-        print(f"predict: --labels {args.labels} has {len(labels)} names but the {source} has "
-              f"{num_classes} classes", file=sys.stderr)
-        return 2
-    logits = model(batch)[0]
-    _, t, h, w = clip.shape
-    print(f"top-{args.top_k} for {args.input} ({t} frames, {w}x{h}, {args.mode}):")
-    for line in top_k_lines(logits, labels, args.top_k):
-        print(line)
     if args.save_logits:
         np.save(args.save_logits, logits)
     return 0
