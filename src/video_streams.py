@@ -42,17 +42,26 @@ def stored_flow(grays, bound=FLOW_BOUND):
     return planes if len(grays) == 1 else planes + planes[-1:]
 
 
-def two_stream_clips(video, size=240, crop=224, bound=FLOW_BOUND, num_frames=0, quality=JPEG_QUALITY):
-    """(rgb uint8 (3, T, crop, crop), flow uint8 (2, T, crop, crop)) of a video, centre-cropped alike.
+def video_clips(video, modes=("rgb", "flow"), size=240, crop=224, bound=FLOW_BOUND, num_frames=0,
+                quality=JPEG_QUALITY):
+    """{mode: uint8 (C, T, crop, crop)} of a video for the streams in `modes`, centre-cropped alike (flow is
+    only computed when asked for).
 
     With num_frames, one frame more is decoded where the video has it: the tools' flow of the last kept
     frame looks at the frame after it."""
     frames = stored_frames(video, size, quality, limit=num_frames + 1 if num_frames else 0)
-    flow = stored_flow([gray for _, gray in frames], bound)
-    rgb = [image for image, _ in frames]
-    if num_frames:
-        rgb, flow = rgb[:num_frames], flow[:num_frames]
-    plan = center_plan(*rgb[0].shape[:2], crop, video)
-    rgb_clip = np.stack([plan.apply(f) for f in rgb]).transpose(3, 0, 1, 2)
-    flow_clip = np.stack([np.stack([plan.apply(x), plan.apply(y)]) for x, y in flow], axis=1)
-    return np.ascontiguousarray(rgb_clip), flow_clip
+    keep = num_frames or len(frames)
+    plan = center_plan(*frames[0][0].shape[:2], crop, video)
+    clips = {}
+    if "rgb" in modes:
+        clips["rgb"] = np.ascontiguousarray(np.stack([plan.apply(rgb) for rgb, _ in frames[:keep]]).transpose(3, 0, 1, 2))
+    if "flow" in modes:
+        flow = stored_flow([gray for _, gray in frames], bound)[:keep]
+        clips["flow"] = np.stack([np.stack([plan.apply(x), plan.apply(y)]) for x, y in flow], axis=1)
+    return clips
+
+
+def two_stream_clips(video, size=240, crop=224, bound=FLOW_BOUND, num_frames=0, quality=JPEG_QUALITY):
+    """(rgb uint8 (3, T, crop, crop), flow uint8 (2, T, crop, crop)) of a video, as predict.py's two streams."""
+    clips = video_clips(video, ("rgb", "flow"), size, crop, bound, num_frames, quality)
+    return clips["rgb"], clips["flow"]

@@ -39,6 +39,14 @@ def spread_windows(n_frames, duration, num_clips):
     return [_window(n_frames, duration, int(start)) for start in starts]
 
 
+def sliding_windows(n_frames, duration, stride):
+    """Feature extraction: windows starting at 0, stride, 2 stride, ... that fit in the video (at least one,
+    loop-padded when the video is shorter than a window)."""
+    if duration < 1 or stride < 1:
+        raise ValueError(f"window and stride must be at least 1, got {duration} and {stride}")
+    return [_window(n_frames, duration, start) for start in range(0, max(1, n_frames - duration + 1), stride)]
+
+
 def all_frames(n_frames):
     """The whole-video protocol: every frame once, in order."""
     return np.arange(1, n_frames + 1, dtype=np.int64)
