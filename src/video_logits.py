@@ -44,12 +44,13 @@ def predict_logits(forward, source, batch_size=8, num_workers=1, progress_every=
         dataset = to_mindspore(source, batch_size, num_workers=num_workers)
         batches = dataset.create_tuple_iterator(num_epochs=1, output_numpy=True)
         ids = eval_video_ids(source)
-    done = 0
+    done, report_at = 0, progress_every * batch_size  # a line every progress_every batches' worth of videos
     for clips, targets in batches:
         logits.append(mean_over_views(forward, clips, batch_size) if views > 1 else np.asarray(forward(clips)))
         labels.append(np.asarray(targets).reshape(-1))
         done += len(labels[-1])
-        if progress_every and (done // batch_size) % progress_every == 0:
+        if progress_every and done >= report_at:
+            report_at += progress_every * batch_size
             rate = done / max(time.time() - start, 1e-9)
             eta = (len(source) - done) / max(rate, 1e-9)
             print(f"{label}evaluated {done}/{len(source)} videos ({rate:.2f} videos/s, ETA {eta:.0f} s)", flush=True)
