@@ -7,7 +7,7 @@ from src.errors import UserError
 from src.features import FeatureOptions, checkpoint_mode, extract_features
 from src.i3d import VALID_ENDPOINTS
 from src.layout import FLOW_BOUND
-from src.runtime import DEVICE_TARGETS
+from src.runtime import DEVICE_TARGETS, configure
 
 
 def main(argv=None):
@@ -33,6 +33,7 @@ def main(argv=None):
     p.add_argument("--n_jobs", type=int, default=1, help="worker processes, each with its own network (default 1: "
                    "one network already uses every core; 0 or -1 = one per CPU)")
     args = p.parse_args(argv)
+    configure(args.device_target, args.context)
     try:
         options = FeatureOptions(args.checkpoint, args.mode or checkpoint_mode(args.checkpoint), args.endpoint,
                                  args.head, args.crop, args.window, args.stride, args.batch_size, args.size,

@@ -96,11 +96,16 @@ def read_video_clip(src, options):
 
 
 def load_network(options):
-    """Pool initialiser: one runtime set-up and one feature network per process."""
+    """Pool initialiser: one feature network per process. A pool worker is a fresh process and sets
+    MindSpore up as extract_features.py did in the parent (which may already have run kernels, and then
+    cannot be set up again)."""
+    import multiprocessing
+
     from .runtime import configure
     from .video_logits import network_forward
 
-    configure(options.device_target, options.context)
+    if multiprocessing.parent_process() is not None:
+        configure(options.device_target, options.context)
     _NETWORK["forward"] = network_forward(feature_network(options.checkpoint, options.endpoint, options.head))
 
 
