@@ -18,6 +18,7 @@ from src.checkpoint import CheckpointError, load_i3d
 from src.errors import UserError, VideoReadError
 from src.inference import load_input, read_labels, top_k_lines, two_stream_logits
 from src.layout import FLOW_BOUND
+from src.run_folder import labels_beside
 from src.mindir_runner import MindirError, fit_clip, load_mindir
 from src.network_input import as_network_input, to_batch
 from src.runtime import DEVICE_TARGETS, configure
@@ -34,7 +35,8 @@ def parse_args(argv=None):
     model.add_argument("--rgb_checkpoint", help="two streams on a video file: the rgb checkpoint (with --flow_checkpoint)")
     p.add_argument("--flow_checkpoint", help="two streams on a video file: the flow checkpoint")
     p.add_argument("--mode", choices=("rgb", "flow"), default="rgb")
-    p.add_argument("--labels", help="class names, one per line (e.g. Kinetics-400 label_map.txt)")
+    p.add_argument("--labels", help="class names, one per line (e.g. Kinetics-400 label_map.txt); default: the "
+                                    "labels.txt of the run folder the checkpoint is in")
     p.add_argument("--top_k", type=int, default=5)
     p.add_argument("--num_frames", type=int, default=0, help="use only the first N frames (0 = all)")
     p.add_argument("--resize", type=int, default=256, help="short side before the centre crop")
@@ -56,9 +58,13 @@ def parse_args(argv=None):
     return args
 
 
-def check_labels(labels, args, num_classes, source):
+def class_names(args, num_classes, source, *checkpoints):
+    """--labels, else the labels.txt of the run folder of the (first) checkpoint that has one; None without."""
+    path = args.labels or next((found for found in map(labels_beside, checkpoints) if found), None)
+    labels = read_labels(path) if path else None
     if labels is not None and len(labels) != num_classes:
-        raise ValueError(f"--labels {args.labels} has {len(labels)} names but the {source} has {num_classes} classes")
+        raise ValueError(f"--labels {path} has {len(labels)} names but the {source} has {num_classes} classes")
+    return labels
 
 
 def predict_one_stream(args):
@@ -74,8 +80,7 @@ def predict_one_stream(args):
         net.set_train(False)
         model = lambda batch: net(ms.Tensor(batch)).asnumpy()  # noqa: E731
         num_classes, source = net.num_classes, "checkpoint"
-    labels = read_labels(args.labels) if args.labels else None
-    check_labels(labels, args, num_classes, source)
+    labels = class_names(args, num_classes, source, *([args.checkpoint] if args.checkpoint else []))
     logits = model(to_batch(as_network_input(clip, args.input)))[0]
     _, t, h, w = clip.shape
     print(f"top-{args.top_k} for {args.input} ({t} frames, {w}x{h}, {args.mode}):")
@@ -89,8 +94,7 @@ def predict_two_streams(args):
 
     rgb, flow = two_stream_clips(args.input, args.size, args.crop, args.bound, args.num_frames)
     logits = two_stream_logits(rgb, flow, args.rgb_checkpoint, args.flow_checkpoint, args.head)
-    labels = read_labels(args.labels) if args.labels else None
-    check_labels(labels, args, len(logits["joint"]), "checkpoints")
+    labels = class_names(args, len(logits["joint"]), "checkpoints", args.rgb_checkpoint, args.flow_checkpoint)
     _, t, h, w = rgb.shape
     for stream in ("rgb", "flow", "joint"):
         print(f"top-{args.top_k} for {args.input} ({t} frames, {w}x{h}, {stream}):")

@@ -6,9 +6,9 @@
 import sys
 
 import src  # noqa: F401  (CPU speed switch before MindSpore runs)
-from src.config import structural_flags, train_parser
+from src.config import parse_with_config, structural_flags, train_parser
 from src.trainer import main
 
 if __name__ == "__main__":
     parser = train_parser()
-    sys.exit(main(parser.parse_args(), structural_flags(parser)))
+    sys.exit(main(parse_with_config(parser), structural_flags(parser)))

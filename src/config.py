@@ -4,8 +4,10 @@ Booleans are real flags (`--sink_mode`, `--no-sink_mode`, or `--sink_mode false`
 argparse's `type=bool`, for which any non-empty string (even "False") is true.
 """
 import argparse
+from pathlib import Path
 
 from .datasets import NAMES as DATASET_NAMES
+from .errors import UserError
 from .layout import MODES
 from .runtime import DEVICE_TARGETS
 
@@ -40,6 +42,9 @@ def add_bool(parser, name, default, help_text):
 
 
 def add_runtime_args(p):
+    p.add_argument("--config", default=None,
+                   help="YAML recipe (configs/*.yaml) or a run folder's config.json: its values are the defaults, "
+                        "flags given on the command line win")
     p.add_argument("--context", default="gr", choices=("gr", "py"), help="gr = GRAPH mode, py = PYNATIVE")
     p.add_argument("--device_target", default=None, choices=DEVICE_TARGETS,
                    help="default: the device the installed MindSpore runs on")
@@ -99,7 +104,9 @@ def train_parser():
                         "epoch and keep best.ckpt; the test split is never used for choosing"))
     structural(*add_bool(p, "flip", True, "random horizontal mirroring in training; turn it off (--no-flip) when mirroring "
                               "changes the class (e.g. moving left vs right)"))
-    p.add_argument("--log_every", type=int, default=0, help="also print a progress line every N steps")
+    p.add_argument("--log_every", type=int, default=None,
+                   help="a progress line (loss, lr, clips/s, epoch ETA) every N steps; default: about 10 per epoch, "
+                        "at least every 50 steps; 0 turns them off")
     add_bool(p, "no_eval", False, "skip per-epoch validation even with --val_fraction")
     add_bool(p, "sink_mode", False, "dataset sink mode (GPU/Ascend)")
     add_bool(p, "distributed", False, "data-parallel training under msrun")
@@ -134,3 +141,53 @@ def eval_parser():
     p.add_argument("--subset", default="validation", choices=("validation", "training"))
     add_runtime_args(p)
     return p
+
+
+# -- recipes: --config FILE ---------------------------------------------------------------------------
+# What a run folder's config.json records besides the flags: read back as a recipe, these are not reused.
+RUN_RECORD = ("run_dir", "resume", "overwrite", "config", "amp_level_used", "device_target_used", "rank",
+              "group_size", "steps_per_epoch", "train_videos", "validation_videos")
+
+
+class ConfigError(UserError):
+    """A --config file that cannot be read or names settings that do not exist; the message names it."""
+
+
+def load_config(path, parser):
+    """{flag destination: value} from a YAML (or JSON) recipe, checked against the parser's flags."""
+    import yaml
+
+    try:
+        values = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"--config {path}: cannot read it ({exc})") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"--config {path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(values, dict):
+        raise ConfigError(f"--config {path}: expected a mapping of flag names to values")
+    actions = {a.dest: a for a in parser._actions if a.dest != "help"}
+    unknown = sorted(k for k in values if k not in actions and k not in RUN_RECORD)
+    if unknown:
+        raise ConfigError(f"--config {path}: unknown setting(s) {', '.join(unknown)} (not flags of {parser.prog})")
+    for key, value in values.items():
+        choices = actions[key].choices if key in actions else None
+        if choices is not None and value not in choices and value != actions[key].default:
+            raise ConfigError(f"--config {path}: {key}: {value!r} is not one of {tuple(choices)}")
+    return {k: v for k, v in values.items() if k in actions and k not in RUN_RECORD}
+
+
+def parse_with_config(parser, argv=None):
+    """Parse argv; with `--config FILE` the file's values become the defaults and the command line wins."""
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--config")
+    known, _ = pre.parse_known_args(argv)
+    if known.config:
+        try:
+            values = load_config(known.config, parser)
+        except ConfigError as exc:
+            parser.error(str(exc))  # one line and exit status 2, like any other bad flag
+        for action in parser._actions:
+            if action.dest in values:
+                action.required = False
+        parser.set_defaults(**values)
+    return parser.parse_args(argv)

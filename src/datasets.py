@@ -11,12 +11,16 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Dataset:
     name: str
-    num_classes: int
+    num_classes: int         # None: as many as the annotation JSON lists (own datasets)
     video_ext: str
-    split_format: str        # how the official split lists are read (src/prep/annotations.py)
+    split_format: str        # how the split lists are read (src/prep/annotations.py)
     annotation_pattern: str  # str.format pattern of the split number
     splits: tuple = (1, 2, 3)
     source: str = ""         # where the videos and split files are published
+    split_marker: str = ""   # a file (glob) that marks the folder of the official split files
+    downloads: tuple = ()    # the official archives, as published
+    videos: int = 0          # videos in the official release (for dry-run projections)
+    frame_pairs: int = 0     # TV-L1 frame pairs of the whole set at 25 fps (about)
 
     def annotation_name(self, split=None):
         """File name of the annotation JSON of `split` (default: the first split, the usual benchmark)."""
@@ -25,10 +29,17 @@ class Dataset:
 
 DATASETS = {d.name: d for d in (
     Dataset("hmdb51", 51, "avi", "hmdb51", "hmdb51_{}.json",
-            source="https://serre-lab.clps.brown.edu/resource/hmdb-a-large-human-motion-database/"),
+            source="https://serre-lab.clps.brown.edu/resource/hmdb-a-large-human-motion-database/",
+            split_marker="*_test_split1.txt", downloads=("hmdb51_org.rar", "test_train_splits.rar"),
+            videos=6766, frame_pairs=630_000),
     Dataset("ucf101", 101, "avi", "ucf101", "ucf101_{:02d}.json",
-            source="https://www.crcv.ucf.edu/data/UCF101.php"),
+            source="https://www.crcv.ucf.edu/data/UCF101.php",
+            split_marker="classInd.txt", downloads=("UCF101.rar", "UCF101TrainTestSplits-RecognitionTask.zip"),
+            videos=13320, frame_pairs=2_500_000),
+    # Your own videos: <root>/<class>/<video>.<ext>, split lists or a seeded ratio (make_split_json.py).
+    Dataset("custom", None, "mp4", "custom", "custom.json", splits=(1,)),
 )}
+OFFICIAL = tuple(name for name, d in DATASETS.items() if d.split_marker)
 NAMES = tuple(DATASETS)
 
 

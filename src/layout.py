@@ -48,6 +48,13 @@ def mode_of_channels(channels):
     return f"{channels}-channel"
 
 
+def video_folder(root, label, key):
+    """The frame folder of annotation entry `key` with class `label`: <root>/<label>/<video>. Keys of the
+    official datasets are the video names; own datasets may key `<class>/<video>` so that the same video
+    name can appear in several classes."""
+    return Path(root) / label / key.rpartition("/")[2]
+
+
 def frame_name(index, channel=""):
     """File name of 1-based frame `index`; channel '' for rgb, 'x' or 'y' for the flow components."""
     return f"image_{index:05d}{channel}.jpg"

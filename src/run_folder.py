@@ -66,6 +66,23 @@ def find_resume_dir(resume, save_dir, dataset, mode, device_id):
     return runs[-1]
 
 
+LABELS = "labels.txt"
+
+
+def write_labels(run_dir, labels):
+    """labels.txt: the class names in class-id order, one per line (predict.py reads it)."""
+    write_text_atomic(Path(run_dir) / LABELS, "".join(f"{name}\n" for name in labels))
+
+
+def labels_beside(checkpoint):
+    """The labels.txt of the run folder a checkpoint belongs to (checkpoints/i3d-*.ckpt or best.ckpt), or None."""
+    checkpoint = Path(checkpoint)
+    for folder in (checkpoint.parent, checkpoint.parent.parent):
+        if (folder / LABELS).is_file():
+            return folder / LABELS
+    return None
+
+
 def write_config(run_dir, config):
     write_text_atomic(Path(run_dir) / "config.json", json.dumps(config, indent=4, sort_keys=True))
 

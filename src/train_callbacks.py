@@ -37,12 +37,21 @@ def _loss_value(outputs):
 class TrainLogger(Callback):
     """Per-epoch loss/time lines (original format), optional progress lines, NaN/inf stop."""
 
-    def __init__(self, steps_per_epoch, log_every=0, batch_size=1):
+    def __init__(self, steps_per_epoch, log_every=None, batch_size=1, schedule=None):
+        """log_every None: about 10 progress lines per epoch (at least every 50 steps); 0: none.
+        schedule: the learning rate of every global step, to show it."""
         super().__init__()
         self.steps_per_epoch = steps_per_epoch
-        self.log_every = log_every
+        self.log_every = min(50, max(1, steps_per_epoch // 10)) if log_every is None else log_every
         self.batch_size = batch_size
+        self.schedule = schedule
         self.losses = []
+
+    def lr(self, global_step):
+        """The learning rate of 1-based `global_step` (None without a schedule)."""
+        if self.schedule is None or not len(self.schedule):
+            return None
+        return float(self.schedule[min(global_step, len(self.schedule)) - 1])
 
     def on_train_epoch_begin(self, run_context):
         self.epoch_start = time.time()
@@ -62,8 +71,9 @@ class TrainLogger(Callback):
             elapsed = time.time() - self.epoch_start
             rate = step * self.batch_size / max(elapsed, 1e-9)
             eta = (self.steps_per_epoch - step) * elapsed / step
-            print(f"  epoch {epoch} step {step}/{self.steps_per_epoch} loss {loss:.4f} "
-                  f"({rate:.2f} clips/s, epoch ETA {eta:.0f} s)", flush=True)
+            lr = self.lr(cb.cur_step_num)
+            print(f"  epoch {epoch} step {step}/{self.steps_per_epoch} loss {loss:.4f}"
+                  f"{f' lr {lr:.6g}' if lr is not None else ''} ({rate:.2f} clips/s, epoch ETA {eta:.0f} s)", flush=True)
 
     def on_train_epoch_end(self, run_context):
         cb = run_context.original_args()
@@ -72,7 +82,9 @@ class TrainLogger(Callback):
         self.losses.append(float(np.mean(self.epoch_losses)))
         # the original's line shows the last step's loss; the mean over the epoch follows on its own line
         print(f"epoch: {cb.cur_epoch_num} step: {self.steps_per_epoch}, loss is {self.last_loss}", flush=True)
-        print(f"epoch {cb.cur_epoch_num} mean loss: {self.losses[-1]:.6f}", flush=True)
+        lr = self.lr(cb.cur_step_num)
+        print(f"epoch {cb.cur_epoch_num} mean loss: {self.losses[-1]:.6f}{f', lr {lr:.6g}' if lr is not None else ''}",
+              flush=True)
         print(f"epoch time: {elapsed_ms:.3f} ms, per step time: {elapsed_ms / self.steps_per_epoch:.3f} ms",
               flush=True)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from . import datasets
 from .distributed import RankMismatch, check_same_start, local_device_id, setup_distribution
 from .errors import UserError
-from .run_folder import CHECKPOINTS, checkpoint_name, prepare
+from .run_folder import CHECKPOINTS, checkpoint_name, prepare, write_labels
 from .runtime import configure
 
 AUTO_AMP = {"CPU": "O0", "GPU": "O2", "Ascend": "O3"}
@@ -155,6 +155,7 @@ def build_data(plan):
     args = plan.args
     source = ClipDataset(args.video_path, args.annotation_path, args.mode, "training", True,
                          args.train_sample_duration, args.spatial_size, args.seed, flip=args.flip)
+    args.finetune_num_classes = args.finetune_num_classes or len(source.labels)  # own datasets: from the JSON
     if len(source.labels) != args.finetune_num_classes:
         raise TrainingSetupError(f"--annotation_path {args.annotation_path} has {len(source.labels)} classes but "
                                  f"--finetune_num_classes is {args.finetune_num_classes}")
@@ -228,7 +229,7 @@ def build_callbacks(plan, net, data, schedule):
                                   TrainLogger)
 
     args = plan.args
-    logger = TrainLogger(data.steps, args.log_every, args.batch_size)
+    logger = TrainLogger(data.steps, args.log_every, args.batch_size, schedule)
     callbacks = [logger]
     if args.distributed:  # before the checkpoint and validation: every rank then holds the same model
         callbacks.append(AverageBatchNormStatistics(net, plan.group))
@@ -269,6 +270,7 @@ def run(args, structural=()):
     data = build_data(plan)
     if plan.resume_checkpoint is None:
         prepare(plan.run_dir, args.overwrite)
+        write_labels(plan.run_dir, data.source.labels)
     net, optimizer, schedule = build_model(plan, data.steps)
     if plan.resume_checkpoint is not None:
         restore(plan, net, optimizer, schedule, data.steps)

@@ -36,11 +36,11 @@ def test_float_clips_are_checked_not_scaled(bad, message):
 
 
 def test_registry_answers_tools_and_scripts():
-    assert datasets.NAMES == ("hmdb51", "ucf101")
+    assert datasets.NAMES == ("hmdb51", "ucf101", "custom") and datasets.OFFICIAL == ("hmdb51", "ucf101")
     assert [datasets.get("ucf101").annotation_name(s) for s in (1, 2, 3)] == ["ucf101_01.json", "ucf101_02.json",
                                                                              "ucf101_03.json"]
     assert datasets.get("hmdb51").annotation_name() == "hmdb51_1.json" and datasets.get("hmdb51").num_classes == 51
-    with pytest.raises(ValueError, match="unknown dataset 'kinetics'; known: hmdb51, ucf101"):
+    with pytest.raises(ValueError, match="unknown dataset 'kinetics'; known: hmdb51, ucf101, custom"):
         datasets.get("kinetics")
     run = lambda *a: subprocess.run([sys.executable, "-m", "src.datasets", *a], cwd=REPO, capture_output=True,  # noqa: E731
                                     text=True)

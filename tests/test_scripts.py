@@ -27,7 +27,7 @@ def test_short_forms_name_the_missing_path(tmp_path):
     assert f"video_path '{tmp_path}/nowhere/rgb/hmdb51/jpg' does not exist" in out and "I3D_DATA_ROOT" in out
     out = bash("run_single_eval.sh", 0, "flow", "ucf101", "missing.ckpt", cwd=tmp_path, env=env, expect=2)
     assert "ckpt_path 'missing.ckpt' does not exist" in out
-    assert "dataset must be one of: hmdb51 ucf101" in bash("run_standalone_train.sh", 0, "kinetics", "rgb", 1, cwd=tmp_path, expect=2)
+    assert "dataset must be one of: hmdb51 ucf101 custom" in bash("run_standalone_train.sh", 0, "kinetics", "rgb", 1, cwd=tmp_path, expect=2)
     assert "run_standalone_train.sh" in bash("run_standalone_train.sh", 0, "hmdb51", cwd=tmp_path, expect=2)  # usage
 
 

@@ -76,7 +76,7 @@ def build_index(video_path, annotation_path, subset, mode):
         if label_name not in label_ids:
             raise DatasetIndexError(f"{annotation_path}: entry {key!r} has label {label_name!r}, "
                                     f"which is not in 'labels'")
-        video_dir = root / label_name / key
+        video_dir = layout.video_folder(root, label_name, key)
         if not video_dir.is_dir():
             raise DatasetIndexError(f"{video_dir}: video folder missing (listed in {annotation_path})")
         n_frames = read_n_frames(video_dir)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from src.atomic import write_text_atomic
 from src import datasets
-from src.layout import is_finished, read_n_frames, rgb_frame_paths
+from src.layout import is_finished, read_n_frames, rgb_frame_paths, video_folder
 
 HMDB_SPLIT_RE = re.compile(r"^(?P<label>.+)_test_split(?P<split>\d+)\.txt$")
 HMDB_SUBSET = {"1": "training", "2": "validation"}  # id 0 = not used in this split
@@ -80,7 +80,7 @@ def build_database(entries, jpg_dir, drop_missing=False):
     for key, label, subset in entries:
         if key in database:
             raise ValueError(f"video {key!r} is listed twice in one split")
-        folder = Path(jpg_dir) / label / key
+        folder = video_folder(jpg_dir, label, key)
         n = rgb_frame_total(folder) if folder.is_dir() else 0
         if n == 0:
             missing.append(f"{label}/{key}")
@@ -133,3 +133,69 @@ def main(dataset, argv=None):
                         help="leave out listed videos that have no frames (default: keep them, segment [1, 1])")
     args = parser.parse_args(argv)
     return write_split_jsons(dataset, args.split_dir, args.jpg_dir, args.dst_dir, args.drop_missing)
+
+
+# -- your own dataset: a folder per class, split lists or a seeded ratio ------------------------------
+
+def custom_key(label, name):
+    """Own datasets key entries `<class>/<video>`: video names may repeat across classes."""
+    return f"{label}/{video_key(name)}"
+
+
+def list_split(train_list, test_list):
+    """(labels, entries) from two list files of `<class>/<video>[.ext]` lines; a trailing integer column
+    (a class id, as in UCF101's lists) is ignored, so names may contain spaces."""
+    entries = []
+    for subset, path in (("training", train_list), ("validation", test_list)):
+        for line in read_lines(path):
+            head, _, last = line.rpartition(" ")
+            video = (head if head and last.isdigit() else line).strip().replace("\\", "/")
+            label, _, name = video.rpartition("/")
+            if not label or not name:
+                raise ValueError(f"{path}: line {line!r} is not '<class>/<video>'")
+            entries.append((custom_key(label, name), label, subset))
+    return sorted({label for _, label, _ in entries}), entries
+
+
+def ratio_split(jpg_dir, val_ratio, seed=0):
+    """(labels, entries): per class, a seeded `val_ratio` of the frame folders for validation (at least one
+    when a class has two or more videos), the rest for training."""
+    import numpy as np
+
+    if not 0.0 < val_ratio < 1.0:
+        raise ValueError(f"--val_ratio must be in (0, 1), got {val_ratio}")
+    root = Path(jpg_dir)
+    labels = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not labels:
+        raise FileNotFoundError(f"{jpg_dir}: no <class> folders")
+    entries = []
+    for c, label in enumerate(labels):
+        videos = sorted(p.name for p in (root / label).iterdir() if p.is_dir() and not p.name.startswith("."))
+        held = int(round(val_ratio * len(videos)))
+        held = min(max(held, 1), len(videos) - 1) if len(videos) > 1 else 0
+        order = np.random.default_rng(np.random.SeedSequence([seed, c])).permutation(len(videos))
+        validation = {videos[i] for i in order[:held]}
+        entries += [(custom_key(label, v), label, "validation" if v in validation else "training") for v in videos]
+    return labels, entries
+
+
+def write_custom_json(jpg_dir, dst, train_list=None, test_list=None, val_ratio=None, seed=0):
+    """One annotation JSON for a folder-per-class frame tree; prints what it holds; 1 if listed videos lack frames."""
+    if (train_list is None) != (test_list is None) or (train_list is None) == (val_ratio is None):
+        raise ValueError("give either --train_list and --test_list, or --val_ratio")
+    if not Path(jpg_dir).is_dir():
+        raise FileNotFoundError(f"{jpg_dir}: no such folder (the rgb frame folders from generate_rgb_jpgs)")
+    if train_list is not None:
+        labels, entries = list_split(train_list, test_list)
+    else:
+        labels, entries = ratio_split(jpg_dir, val_ratio, seed)
+    database, missing = build_database(entries, jpg_dir)
+    dst = Path(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(dst, json.dumps({"labels": labels, "database": database}))
+    subsets = [v["subset"] for v in database.values()]
+    print(f"{dst}: {len(labels)} labels, {subsets.count('training')} training, {subsets.count('validation')} validation")
+    if missing:
+        print(f"  {len(missing)} listed videos have no frames under {jpg_dir}; first: " + ", ".join(missing[:5]))
+        return 1
+    return 0

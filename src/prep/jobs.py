@@ -16,7 +16,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from src.atomic import partial_path, partial_target
-from src.errors import VideoReadError
+from src.errors import UserError, VideoReadError
 
 @dataclass(frozen=True)
 class Task:
@@ -66,7 +66,7 @@ def run_cli(main):
     """Run a tool's main(); a missing input or a malformed split file ends with one clear line, status 2."""
     try:
         return main()
-    except (FileNotFoundError, NotADirectoryError, ValueError) as exc:
+    except (UserError, FileNotFoundError, NotADirectoryError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -1,0 +1,32 @@
+"""HMDB51 or UCF101 from the official downloads to frames, flow and split JSON: see README "Dataset".
+
+    python prepare_dataset.py hmdb51|ucf101 RAW_DIR [OUT_ROOT] [--n_jobs N] [--dry_run] [--no_flow]
+                              [--flow_backend auto|opencv|torch] [--flow_device cuda:0]
+"""
+import argparse
+import sys
+
+from src import datasets
+from src.prep.dataset_prep import prepare
+from src.prep.jobs import add_jobs_arg, run_cli
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("dataset", choices=datasets.OFFICIAL)
+    p.add_argument("raw_dir", help="the folder with the downloaded archives (or their unpacked contents)")
+    p.add_argument("out_root", nargs="?", default="./datasets", help="where rgb/, flow/ and raw/ go (default ./datasets)")
+    add_jobs_arg(p)
+    p.add_argument("--size", type=int, default=240, help="short side of the stored frames")
+    p.add_argument("--no_flow", action="store_true", help="frames and JSON only")
+    p.add_argument("--flow_backend", default=None, help="passed to convert_rgb_to_flow.py --backend")
+    p.add_argument("--flow_device", default=None, help="passed to convert_rgb_to_flow.py --device")
+    p.add_argument("--dry_run", action="store_true", help="print what was found, the steps and the projected time")
+    args = p.parse_args(argv)
+    flow_args = [f"--{k}={v}" for k, v in (("backend", args.flow_backend), ("device", args.flow_device)) if v]
+    return prepare(args.dataset, args.raw_dir, args.out_root, n_jobs=args.n_jobs, size=args.size,
+                   flow=not args.no_flow, flow_args=flow_args, dry_run=args.dry_run)
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))
