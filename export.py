@@ -1,8 +1,10 @@
 """Export an I3D checkpoint to MINDIR (default), ONNX or AIR (Ascend only) with a fixed input shape.
 
-    python export.py --checkpoint_path CKPT --mode rgb|flow [--file_name i3d_minddir]
+    python export.py --checkpoint_path CKPT [--mode rgb|flow] [--file_name i3d_minddir]
                      [--file_format MINDIR|ONNX|AIR] [--batch_size 8] [--sample_duration 64]
-                     [--spatial_size 224] [--num_classes N] [--head avg|max] [--device CPU|GPU|Ascend]
+                     [--spatial_size 224] [--num_classes N] [--arch ..] [--head avg|max] [--device CPU|GPU|Ascend]
+
+The checkpoint's record gives the stream, network and classes; flags given must agree with it.
 
 The input is (batch_size, 3 rgb | 2 flow, sample_duration, spatial_size, spatial_size) float32 in
 [-1, 1]; the output is (batch_size, num_classes) logits. Prints the path written.
@@ -13,6 +15,7 @@ import sys
 import src  # noqa: F401  (CPU speed switch before MindSpore runs)
 from src.checkpoint import CheckpointError
 from src.export import FILE_FORMATS, ExportError, check_request, export_checkpoint
+from src.arch import NAMES as ARCH_NAMES
 from src.i3d import HEADS
 from src.layout import MODES
 from src.runtime import DEVICE_TARGETS, configure, installed_device_target
@@ -21,7 +24,7 @@ from src.runtime import DEVICE_TARGETS, configure, installed_device_target
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--checkpoint_path", required=True, help="MindSpore checkpoint to export")
-    p.add_argument("--mode", required=True, choices=MODES)
+    p.add_argument("--mode", default=None, choices=MODES, help="checked against the checkpoint (default: its mode)")
     p.add_argument("--file_name", default="i3d_minddir", help="output; the format's suffix is appended if missing")
     p.add_argument("--file_format", default="MINDIR", choices=tuple(FILE_FORMATS))
     p.add_argument("--batch_size", type=int, default=8)
@@ -29,8 +32,9 @@ def parse_args(argv=None):
     p.add_argument("--spatial_size", type=int, default=224, help="frame height and width")
     p.add_argument("--num_classes", type=int, default=None,
                    help="checked against the checkpoint (default: the checkpoint's count)")
-    p.add_argument("--head", choices=HEADS, default="avg",
-                   help="avg: DeepMind's head; max: the original port's global max pool")
+    p.add_argument("--arch", choices=ARCH_NAMES, default=None, help="default: the checkpoint's")
+    p.add_argument("--head", choices=HEADS, default=None,
+                   help="avg: DeepMind's head; max: the original port's global max pool (default: the checkpoint's)")
     p.add_argument("--dropout_keep_prob", type=float, default=0.5,
                    help="accepted for compatibility; the export runs in eval mode, where dropout is off")
     p.add_argument("--device", "--device_target", dest="device", default=None, choices=DEVICE_TARGETS,
@@ -47,7 +51,7 @@ def main(argv=None):
         configure(device, "gr", args.device_id)
         path = export_checkpoint(args.checkpoint_path, args.mode, args.file_name, args.file_format,
                                  args.batch_size, args.sample_duration, args.spatial_size,
-                                 args.num_classes, args.head, device)
+                                 args.num_classes, args.head, device, args.arch)
     except (ExportError, CheckpointError) as exc:
         print(f"export: {exc}", file=sys.stderr)
         return 2

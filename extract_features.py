@@ -27,7 +27,8 @@ def main(argv=None):
     p.add_argument("--size", type=int, default=240, help="video files: short side of the frames (as generate_rgb_jpgs)")
     p.add_argument("--bound", type=float, default=FLOW_BOUND, help="video files, flow: clip bound (as convert_rgb_to_flow)")
     p.add_argument("--batch_size", type=int, default=8, help="windows per forward pass")
-    p.add_argument("--head", choices=("avg", "max"), default="avg", help="only matters for --endpoint logits")
+    p.add_argument("--head", choices=("avg", "max"), default=None,
+                   help="only matters for --endpoint logits (default: the checkpoint's)")
     p.add_argument("--device_target", default=None, choices=DEVICE_TARGETS)
     p.add_argument("--context", default="gr", choices=("gr", "py"))
     p.add_argument("--n_jobs", type=int, default=1, help="worker processes, each with its own network (default 1: "

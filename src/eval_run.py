@@ -36,46 +36,60 @@ def stream_inputs(args):
 
 
 def load_model(args, stream, path):
-    """(numpy forward function, number of classes) from a checkpoint or an exported .mindir."""
-    from .checkpoint import load_i3d
+    """(numpy forward function, number of classes, record or None) from a checkpoint or an exported .mindir.
+
+    A checkpoint's record settles arch/head/classes; --arch/--head/--num_classes given must agree with it."""
+    from .checkpoint import load_recorded
     from .video_logits import network_forward
     from .layout import INPUT_CHANNELS
     from .mindir_runner import load_mindir
 
     flag = f"--{stream}_path"
-    if str(path).lower().endswith(".mindir"):
-        runner = load_mindir(path, flag=flag)
+    suffix = Path(path).suffix.lower()
+    if suffix in (".mindir", ".onnx"):
+        if suffix == ".onnx":
+            from .onnx_runner import OnnxRunner
+            runner = OnnxRunner(path, flag, args.device_target)
+        else:
+            runner = load_mindir(path, flag=flag)
         if runner.clip_shape[0] != INPUT_CHANNELS[stream]:
             raise EvalSetupError(f"{flag} {path} takes {runner.clip_shape[0]}-channel clips, not {stream}")
         if args.test_sample_duration == 0:
-            raise EvalSetupError(f"{flag} {path}: an exported MINDIR has a fixed clip length; the whole-video "
+            raise EvalSetupError(f"{flag} {path}: an exported model has a fixed clip length; the whole-video "
                                  "protocol (--test_sample_duration 0) needs a checkpoint")
-        return runner, runner.num_classes
-    net = load_i3d(path, mode=stream, flag=flag, head=args.head)
-    return network_forward(net), net.num_classes
+        if args.num_classes and args.num_classes != runner.num_classes:
+            raise EvalSetupError(f"{flag} {path} has {runner.num_classes} classes but --num_classes is "
+                                 f"{args.num_classes}")
+        return runner, runner.num_classes, None
+    net, record = load_recorded(path, flag, mode=stream, arch=args.arch, head=args.head, num_classes=args.num_classes)
+    return network_forward(net), net.num_classes, record
+
+
+def step_line(step, logits, labels, prefix=""):
+    """The original's per-batch line: `step: i   acc: a`, a = correct / clips in the batch."""
+    return f"{prefix}step: {step}   acc: {float((logits.argmax(axis=1) == labels).mean())}"
 
 
 def evaluate_stream(args, stream, ckpt, video_path, annotation_path):
+    from .checkpoint import check_class_names
     from .loader.clip_dataset import ClipDataset
     from .video_logits import predict_logits
 
-    forward, num_classes = load_model(args, stream, ckpt)
-    if args.num_classes and args.num_classes != num_classes:
-        raise EvalSetupError(f"--{stream}_path {ckpt} has {num_classes} classes but --num_classes is "
-                             f"{args.num_classes}")
+    forward, num_classes, record = load_model(args, stream, ckpt)
     source = ClipDataset(video_path, annotation_path, stream, args.subset, False, args.test_sample_duration,
                          args.spatial_size, args.seed, num_clips=args.num_clips, num_crops=args.num_crops)
     if len(source.labels) != num_classes:
         raise EvalSetupError(f"{annotation_path} has {len(source.labels)} classes but --{stream}_path {ckpt} has "
                              f"{num_classes}")
+    if record:
+        check_class_names(record, source.labels, ckpt, f"--{stream}_path", annotation_path)
     print(f"checkpoint: {ckpt}")
-    print(f"Found {len(source)} {args.subset} examples ({stream})")
-    one_by_one = not args.test_sample_duration or source.views > 1
+    print(f"Found {len(source)} {args.subset} examples")
+    one_by_one = not args.test_sample_duration or source.views > 1  # whole videos and view stacks: one per step
     print(f"total steps: {len(source) if one_by_one else -(-len(source) // args.batch_size)}")
     print("running evaluation", flush=True)
-    every = max(1, 50 // args.batch_size)
-    return predict_logits(forward, source, args.batch_size, args.num_workers, progress_every=every,
-                          label=f"[{stream}] "), source.labels
+    on_batch = None if args.test_mode == "joint" else (lambda i, lg, lb: print(step_line(i, lg, lb), flush=True))
+    return predict_logits(forward, source, args.batch_size, args.num_workers, on_batch=on_batch), source.labels
 
 
 def report(args, name, result, class_names, out_dir):
@@ -85,20 +99,18 @@ def report(args, name, result, class_names, out_dir):
 
     ids, logits, labels = result
     figures = accuracy_figures(logits, labels, len(class_names))
-    print(f"{name} accuracy: {figures['top1']}")
-    print(f"{name} top-5 accuracy: {figures['top5']:.4f}, mean per-class accuracy: "
-          f"{figures['mean_class_accuracy']:.4f} ({figures['videos']} videos)", flush=True)
     write_predictions(out_dir, name, ids, logits, labels, class_names)
     write_confusion(out_dir, name, figures["confusion"], class_names,
                     f"{args.dataset} {name}: top-1 {figures['top1']:.3f} ({figures['videos']} videos)")
-    pairs = most_confused(figures["confusion"], class_names, k=10)
+    figures["most_confused"] = most_confused(figures["confusion"], class_names, k=10)
+    return figures
+
+
+def print_most_confused(name, pairs):
     if pairs:
         print(f"{name} most confused (truth -> predicted, videos):")
         for pair in pairs:
             print(f"  {pair['truth']} -> {pair['predicted']}: {pair['count']}")
-    summary = {k: v for k, v in figures.items() if k != "confusion"}
-    summary["most_confused"] = pairs
-    return summary
 
 
 def protocol_text(args):
@@ -120,12 +132,33 @@ def check_protocol(args):
                              "is already one clip covering everything)")
 
 
+def joint_lines(args, results, summary):
+    """The original's joint output: per-batch lines of the fused logits against each stream's targets, then
+    one line for both (the targets agree: joint pairs videos by id)."""
+    _, logits, labels = results["joint"]
+    lines = []
+    for step, start in enumerate(range(0, len(labels), args.batch_size), 1):
+        chunk = slice(start, start + args.batch_size)
+        for target in ("rgb", "flow"):
+            lines.append(step_line(step, logits[chunk], labels[chunk], f"(use {target} target) "))
+    acc = summary["joint"]["top1"]
+    if getattr(args, "onnx", False):  # eval_onnx.py's line
+        lines.append(f"accuracy of rgb: {summary['rgb']['top1']}    accuracy of flow: {summary['flow']['top1']} "
+                     f"accuracy of joint: {acc}")
+    else:
+        lines.append(f"accuracy of use rgb targerts: {acc}    accuracy of use flow targerts: {acc}")
+    return lines
+
+
 def run(args):
     from .metrics import fuse
 
     start = time.time()
     check_protocol(args)
     configure(args.device_target, args.context, args.device_id, args.seed)
+    if args.openI:
+        from .openi import stage_eval
+        stage_eval(args)
     streams = stream_inputs(args)
     out_dir = Path(args.output_dir or f"./eval_output/{args.dataset}_{args.test_mode}")
     results, summary, names = {}, {}, None
@@ -138,11 +171,28 @@ def run(args):
         results["joint"] = fuse(results["rgb"], results["flow"])
     for name, result in results.items():
         summary[name] = report(args, name, result, names, out_dir)
+    # the original's lines first, in its order; ours after its last line
+    if args.test_mode == "joint":
+        print("\n".join(joint_lines(args, results, summary)))
+    else:
+        print(f"{args.test_mode} accuracy: {summary[args.test_mode]['top1']}")
+    print(f"total_time: {time.time() - start:.1f} s", flush=True)
+    for name in results:
+        figures = summary[name]
+        if args.test_mode == "joint":
+            print(f"{name} accuracy: {figures['top1']}")
+        print(f"{name} top-5 accuracy: {figures['top5']:.4f}, mean per-class accuracy: "
+              f"{figures['mean_class_accuracy']:.4f} ({figures['videos']} videos)")
+        print_most_confused(name, figures["most_confused"])
+        del figures["confusion"]
     summary["protocol"] = protocol_text(args)
     print(f"protocol: {summary['protocol']}")
     write_text_atomic(out_dir / "summary.json", json.dumps(summary, indent=2))
-    print(f"predictions and confusion matrices in {out_dir}")
-    print(f"total_time: {time.time() - start:.1f} s", flush=True)
+    if args.openI:
+        from .openi import write_eval_log
+        name = "joint" if args.test_mode == "joint" else args.test_mode
+        write_eval_log(args, f"{name} accuracy:{summary[name]['top1']}")
+    print(f"predictions and confusion matrices in {out_dir}", flush=True)
     return 0
 
 

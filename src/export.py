@@ -16,7 +16,7 @@ import mindspore as ms
 import numpy as np
 from mindspore import nn
 
-from .checkpoint import CheckpointError, load_i3d
+from .checkpoint import load_recorded
 from .atomic import partial_path
 from .i3d import I3DHead
 from .layout import INPUT_CHANNELS
@@ -104,21 +104,18 @@ def export_network(net, input_shape, file_name, file_format="MINDIR"):
     return final
 
 
-def export_checkpoint(checkpoint_path, mode, file_name="i3d_minddir", file_format="MINDIR", batch_size=8,
-                      sample_duration=64, spatial_size=224, num_classes=None, head="avg",
-                      device_target="CPU"):
-    """Load an I3D checkpoint (checked against `mode` and `num_classes`) and export it; returns the path.
-
-    `num_classes` None takes the class count from the checkpoint. The input is
+def export_checkpoint(checkpoint_path, mode=None, file_name="i3d_minddir", file_format="MINDIR", batch_size=8,
+                      sample_duration=64, spatial_size=224, num_classes=None, head=None,
+                      device_target="CPU", arch=None):
+    """Load an I3D checkpoint (mode/num_classes/head/arch None: the checkpoint's, else checked against
+    it) and export it; returns the path. The input is
     (batch_size, 3 rgb | 2 flow, sample_duration, spatial_size, spatial_size) float32.
     """
     check_request(file_format, device_target)
     if min(batch_size, sample_duration, spatial_size) < 1:
         raise ExportError(f"--batch_size, --sample_duration and --spatial_size must be positive, got "
                           f"{batch_size}, {sample_duration}, {spatial_size}")
-    net = load_i3d(checkpoint_path, mode=mode, flag="--checkpoint_path", head=head)
-    if num_classes is not None and num_classes != net.num_classes:
-        raise CheckpointError(f"--checkpoint_path {checkpoint_path} has {net.num_classes} classes but "
-                              f"--num_classes is {num_classes}")
-    shape = (batch_size, INPUT_CHANNELS[mode], sample_duration, spatial_size, spatial_size)
+    net, record = load_recorded(checkpoint_path, "--checkpoint_path", mode=mode, arch=arch, head=head,
+                                num_classes=num_classes)
+    shape = (batch_size, INPUT_CHANNELS[record["mode"]], sample_duration, spatial_size, spatial_size)
     return export_network(net, shape, file_name, file_format)

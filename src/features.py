@@ -35,7 +35,7 @@ class FeatureOptions:
     checkpoint: str
     mode: str
     endpoint: str = "Mixed_5c"
-    head: str = "avg"
+    head: str = None  # default: the checkpoint's
     crop: int = 224
     window: int = 0
     stride: int = 0
@@ -48,22 +48,19 @@ class FeatureOptions:
 
 def checkpoint_mode(path, flag="--checkpoint"):
     """The stream (rgb/flow) of a checkpoint, read without building a network."""
-    from .checkpoint import describe, read_checkpoint
+    from .checkpoint import open_checkpoint
 
-    return describe(read_checkpoint(path, flag))[0]
+    return open_checkpoint(path, flag)[1]["mode"]
 
 
-def feature_network(checkpoint, endpoint="Mixed_5c", head="avg", flag="--checkpoint"):
-    """InceptionI3D truncated at `endpoint`, with the checkpoint's weights for the layers it has, in eval mode."""
-    from .checkpoint import describe, load_into, read_checkpoint
-    from .i3d import VALID_ENDPOINTS, InceptionI3D
+def feature_network(checkpoint, endpoint="Mixed_5c", head=None, flag="--checkpoint"):
+    """The checkpoint's network (its recorded arch/head) truncated at `endpoint`, loaded, in eval mode."""
+    from .checkpoint import load_recorded
+    from .i3d import VALID_ENDPOINTS
 
     if endpoint not in VALID_ENDPOINTS:
         raise FeatureSetupError(f"--endpoint {endpoint}: not an I3D endpoint ({', '.join(VALID_ENDPOINTS)})")
-    params = read_checkpoint(checkpoint, flag)
-    _, in_channels, num_classes = describe(params)
-    net = InceptionI3D(num_classes=num_classes or 400, in_channels=in_channels, head=head, final_endpoint=endpoint)
-    load_into(net, params, checkpoint, flag)
+    net, _ = load_recorded(checkpoint, flag, head=head, final_endpoint=endpoint)
     net.set_train(False)
     return net
 

@@ -13,11 +13,13 @@ def parse_prefixes(text):
     return prefixes
 
 
-def freeze_all_but(net, prefixes):
-    """Freeze every Unit3D whose endpoint does not start with one of `prefixes`; returns trainable params."""
+def freeze_all_but(net, prefixes, batch_statistics=False):
+    """Freeze every Unit3D whose endpoint does not start with one of `prefixes`; returns trainable params.
+
+    batch_statistics: frozen BN keeps normalising with batch statistics (arch original, src/arch.py)."""
     for endpoint, unit in net.units():
         if not endpoint.startswith(prefixes):
-            unit.freeze()
+            unit.freeze(batch_statistics)
     trainable = net.trainable_params()
     if not trainable:
         raise ValueError(f"--finetune_prefixes {','.join(prefixes)} matches no layer "

@@ -14,6 +14,7 @@ from mindspore import nn, ops
 from mindspore.common.initializer import HeNormal, Zero
 
 from .layout import INPUT_CHANNELS, check_mode
+from .network_input import rgb_to_bgr
 
 BN_EPS = 1e-3
 # MindSpore's momentum is the weight of the OLD running value (PyTorch 0.01 == MindSpore 0.99).
@@ -40,6 +41,7 @@ VALID_ENDPOINTS = (
     "Mixed_5b", "Mixed_5c", "logits",
 )
 HEADS = ("avg", "max")
+HEAD_INITS = ("fan_in", "fan_out")
 FEATURE_CHANNELS = 1024
 
 
@@ -86,16 +88,16 @@ class Unit3D(nn.Cell):
     """Conv3d (TF SAME) -> BatchNorm3d -> ReLU, with the attribute names that fix the checkpoint names."""
 
     def __init__(self, in_channels, out_channels, kernel_size=(1, 1, 1), stride=(1, 1, 1),
-                 conv_name="conv3d", bn_name="bn", bn_momentum=BN_MOMENTUM):
+                 conv_name="conv3d", bn_name="bn", bn_momentum=BN_MOMENTUM, bn_eps=BN_EPS, train_gamma=False):
         super().__init__()
         self.conv_name = conv_name
         self.bn_name = bn_name
         setattr(self, conv_name, nn.Conv3d(
             in_channels, out_channels, kernel_size, stride=stride, pad_mode="same", has_bias=False,
             weight_init=HeNormal(mode="fan_out")))
-        bn = nn.BatchNorm3d(out_channels, eps=BN_EPS, momentum=bn_momentum, affine=True)
+        bn = nn.BatchNorm3d(out_channels, eps=bn_eps, momentum=bn_momentum, affine=True)
         # DeepMind's BN has no scale: keep gamma (ones) for the checkpoint names, never train it.
-        bn.bn2d.gamma.requires_grad = False
+        bn.bn2d.gamma.requires_grad = train_gamma
         setattr(self, bn_name, bn)
         self.relu = nn.ReLU()
 
@@ -104,21 +106,23 @@ class Unit3D(nn.Cell):
         x = getattr(self, self.bn_name)(x)
         return self.relu(x)
 
-    def freeze(self):
-        """Fine-tuning freeze: no gradients, and BN normalises with (and keeps) its stored statistics."""
+    def freeze(self, batch_statistics=False):
+        """Fine-tuning freeze: no gradients, and BN normalises with (and keeps) its stored statistics,
+        unless `batch_statistics` (arch original) leaves BN in training behaviour."""
         for param in self.get_parameters():
             param.requires_grad = False
-        getattr(self, self.bn_name).bn2d.use_batch_statistics = False
+        if not batch_statistics:
+            getattr(self, self.bn_name).bn2d.use_batch_statistics = False
 
 
 class InceptionBlock(nn.Cell):
     """Four branches (1x1 | 1x1-3x3 | 1x1-3x3 | maxpool-1x1) concatenated on channels."""
 
-    def __init__(self, prefix, in_channels, channels, bn_momentum=BN_MOMENTUM):
+    def __init__(self, prefix, in_channels, channels, **bn_options):
         super().__init__()
         self.prefix = prefix
         for unit, (cin, cout, kernel) in inception_unit_specs(in_channels, channels).items():
-            setattr(self, f"{prefix}_{unit}", Unit3D(cin, cout, kernel, bn_momentum=bn_momentum))
+            setattr(self, f"{prefix}_{unit}", Unit3D(cin, cout, kernel, **bn_options))
         setattr(self, f"{prefix}_b3a", nn.MaxPool3d((3, 3, 3), (1, 1, 1), pad_mode="same"))
         self.concat = ops.Concat(axis=1)
 
@@ -143,10 +147,13 @@ class I3DHead(nn.Cell):
     only maps larger than 7x7 (frames over 224) need a real window pool, see `window_mean`.
     """
 
-    def __init__(self, num_classes, head="avg", dropout_keep_prob=1.0):
+    def __init__(self, num_classes, head="avg", dropout_keep_prob=1.0, init="fan_in"):
         super().__init__()
         if head not in HEADS:
             raise ValueError(f"head must be one of {HEADS}, got {head!r}")
+        if init not in HEAD_INITS:
+            raise ValueError(f"head init must be one of {HEAD_INITS}, got {init!r}")
+        self.init = init
         if not 0.0 < dropout_keep_prob <= 1.0:
             raise ValueError(f"dropout_keep_prob must be in (0, 1], got {dropout_keep_prob}")
         self.head = head
@@ -154,12 +161,12 @@ class I3DHead(nn.Cell):
         self.num_classes = num_classes
         self.logits_conv3d = self._new_conv(num_classes)
 
-    @staticmethod
-    def _new_conv(num_classes):
-        # std 1/sqrt(1024): logits start near unit scale. The original's HeNormal(fan_out) gives std
-        # sqrt(2/num_classes), i.e. initial logits in the tens for 51 classes and a huge first loss.
+    def _new_conv(self, num_classes):
+        # fan_in: std 1/sqrt(1024), logits start near unit scale. fan_out (arch original): HeNormal with
+        # std sqrt(2/num_classes), i.e. initial logits in the tens for 51 classes and a huge first loss.
+        init = HeNormal(mode="fan_in", nonlinearity="linear") if self.init == "fan_in" else HeNormal(mode="fan_out")
         return nn.Conv3d(FEATURE_CHANNELS, num_classes, (1, 1, 1), pad_mode="same", has_bias=True,
-                         weight_init=HeNormal(mode="fan_in", nonlinearity="linear"), bias_init=Zero())
+                         weight_init=init, bias_init=Zero())
 
     def replace_classes(self, num_classes):
         # Assigned on this cell, so the names stay `logits_conv3d.*` (not `logits.logits_conv3d.*`).
@@ -194,7 +201,8 @@ class InceptionI3D(nn.Cell):
     """
 
     def __init__(self, num_classes=400, in_channels=3, head="avg", dropout_keep_prob=1.0,
-                 final_endpoint="logits", bn_momentum=BN_MOMENTUM):
+                 final_endpoint="logits", bn_momentum=BN_MOMENTUM, bn_eps=BN_EPS, train_gamma=False,
+                 head_init="fan_in", bgr_input=False):
         super().__init__()
         if not 0.0 <= bn_momentum < 1.0:
             raise ValueError(f"bn_momentum (weight of the old running value) must be in [0, 1), got {bn_momentum}")
@@ -206,10 +214,13 @@ class InceptionI3D(nn.Cell):
             raise ValueError(f"num_classes must be positive, got {num_classes}")
         self.in_channels = in_channels
         self.final_endpoint = final_endpoint
+        self.bgr_input = bool(bgr_input) and in_channels == 3  # see src/arch.py
+        bn_options = {"bn_momentum": bn_momentum, "bn_eps": bn_eps, "train_gamma": train_gamma}
         endpoints = []
         channels = in_channels
         for name in VALID_ENDPOINTS:
-            cell, channels = self._make_endpoint(name, channels, num_classes, head, dropout_keep_prob, bn_momentum)
+            cell, channels = self._make_endpoint(name, channels, num_classes, head, dropout_keep_prob, bn_options,
+                                                 head_init)
             self.insert_child_to_cell(name, cell)
             endpoints.append(name)
             if name == final_endpoint:
@@ -217,20 +228,21 @@ class InceptionI3D(nn.Cell):
         self.endpoints = tuple(endpoints)
 
     @staticmethod
-    def _make_endpoint(name, cin, num_classes, head, dropout_keep_prob, bn_momentum):
+    def _make_endpoint(name, cin, num_classes, head, dropout_keep_prob, bn_options, head_init):
         if name in STEM_UNITS:
             cout, kernel, stride = STEM_UNITS[name]
-            return Unit3D(cin, cout, kernel, stride, conv_name=name, bn_name=name + "_bn",
-                          bn_momentum=bn_momentum), cout
+            return Unit3D(cin, cout, kernel, stride, conv_name=name, bn_name=name + "_bn", **bn_options), cout
         if name in POOLS:
             kernel, stride = POOLS[name]
             return nn.MaxPool3d(kernel, stride, pad_mode="same"), cin
         if name in INCEPTION_CHANNELS:
             channels = INCEPTION_CHANNELS[name]
-            return InceptionBlock(name, cin, channels, bn_momentum), inception_out_channels(channels)
-        return I3DHead(num_classes, head, dropout_keep_prob), num_classes
+            return InceptionBlock(name, cin, channels, **bn_options), inception_out_channels(channels)
+        return I3DHead(num_classes, head, dropout_keep_prob, head_init), num_classes
 
     def construct(self, x):
+        if self.bgr_input:
+            x = rgb_to_bgr(x)
         for name in self.endpoints:
             x = getattr(self, name)(x)
         return x

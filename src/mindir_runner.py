@@ -30,18 +30,18 @@ def read_io_shapes(path, flag="--mindir"):
         raise MindirError(f"{flag} {path}: not a readable single-input MINDIR ({exc})") from exc
 
 
-class MindirRunner:
-    """f(batch (N', C, T, H, W) float32) -> logits (N', classes) for any N'; see load_mindir."""
+class FixedShapeRunner:
+    """f(batch (N', C, T, H, W) float32) -> logits (N', classes) for any N' over an exported graph with a
+    fixed input shape; subclasses read the shapes (`io_shapes`) and run one batch (`run_batch`)."""
 
-    def __init__(self, path, flag="--mindir"):
+    def __init__(self, path, flag):
         self.path, self.flag = Path(path), flag
         if not self.path.is_file():
             raise MindirError(f"{self.flag} {self.path}: no such file")
-        self.input_shape, self.output_shape = read_io_shapes(self.path, flag)
+        self.input_shape, self.output_shape = self.io_shapes()
         if len(self.input_shape) != 5 or len(self.output_shape) != 2:
             raise MindirError(f"{self.flag} {self.path}: input {self.input_shape} / output {self.output_shape} "
                               "is not an I3D export (N, C, T, H, W) -> (N, classes)")
-        self._graph = ms.nn.GraphCell(ms.load(str(self.path)))
 
     @property
     def batch_size(self):
@@ -71,10 +71,24 @@ class MindirRunner:
             chunk = batch[start:start + size]
             if len(chunk) < size:  # rows are independent in eval mode: zero rows only fill the shape
                 chunk = np.concatenate([chunk, np.zeros((size - len(chunk),) + chunk.shape[1:], np.float32)])
-            out.append(self._graph(ms.Tensor(np.ascontiguousarray(chunk))).asnumpy())
+            out.append(self.run_batch(np.ascontiguousarray(chunk)))
         if not out:
             return np.zeros((0, self.num_classes), np.float32)
         return np.concatenate(out)[:n]
+
+
+class MindirRunner(FixedShapeRunner):
+    """An exported MINDIR run by MindSpore; see load_mindir."""
+
+    def __init__(self, path, flag="--mindir"):
+        super().__init__(path, flag)
+        self._graph = ms.nn.GraphCell(ms.load(str(self.path)))
+
+    def io_shapes(self):
+        return read_io_shapes(self.path, self.flag)
+
+    def run_batch(self, batch):
+        return self._graph(ms.Tensor(batch)).asnumpy()
 
 
 def load_mindir(path, flag="--mindir"):

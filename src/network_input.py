@@ -53,3 +53,9 @@ class ScaledInput(nn.Cell):
 
     def construct(self, x):
         return self.net(ops.cast(x, ms.float32) * SCALE + OFFSET)
+
+
+def rgb_to_bgr(x):
+    """Reverse the channel axis of (N, 3, T, H, W): the one place where a BGR network (arch original)
+    meets the project's RGB clips. Slices and a concat, so it exports to MINDIR and ONNX."""
+    return ops.concat((x[:, 2:3], x[:, 1:2], x[:, 0:1]), axis=1)

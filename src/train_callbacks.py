@@ -27,11 +27,18 @@ class NonFiniteLoss(RuntimeError):
 
 
 def _loss_value(outputs):
+    """The loss as np.float32, whose str() is MindSpore's LossMonitor text (`14.464891`, not a float64 repr)."""
     if isinstance(outputs, (tuple, list)):
         outputs = outputs[0]
     if isinstance(outputs, ms.Tensor):
         outputs = outputs.asnumpy()
-    return float(np.mean(outputs))
+    return np.float32(np.mean(outputs))
+
+
+def epoch_lines(epoch, steps, loss, elapsed_ms):
+    """The original's two lines per epoch, exactly: MindSpore's LossMonitor and TimeMonitor text."""
+    return (f"epoch: {epoch} step: {steps}, loss is {str(np.float32(loss))}\n"
+            f"epoch time: {elapsed_ms:.3f} ms, per step time: {elapsed_ms / steps:.3f} ms")
 
 
 class TrainLogger(Callback):
@@ -80,20 +87,19 @@ class TrainLogger(Callback):
         self.epoch_seconds = time.time() - self.epoch_start
         elapsed_ms = self.epoch_seconds * 1000
         self.losses.append(float(np.mean(self.epoch_losses)))
-        # the original's line shows the last step's loss; the mean over the epoch follows on its own line
-        print(f"epoch: {cb.cur_epoch_num} step: {self.steps_per_epoch}, loss is {self.last_loss}", flush=True)
+        print(epoch_lines(cb.cur_epoch_num, self.steps_per_epoch, self.last_loss, elapsed_ms), flush=True)
+        # ours after the original's pair, never between them: the last step's loss is one sample
         lr = self.lr(cb.cur_step_num)
         print(f"epoch {cb.cur_epoch_num} mean loss: {self.losses[-1]:.6f}{f', lr {lr:.6g}' if lr is not None else ''}",
-              flush=True)
-        print(f"epoch time: {elapsed_ms:.3f} ms, per step time: {elapsed_ms / self.steps_per_epoch:.3f} ms",
               flush=True)
 
 
 class EpochCheckpoint(Callback):
     """i3d-<epoch>_<steps>.ckpt every `frequency` epochs (network + optimizer state), newest `keep` kept."""
 
-    def __init__(self, folder, steps_per_epoch, frequency=1, keep=16):
+    def __init__(self, folder, steps_per_epoch, frequency=1, keep=16, record=None):
         super().__init__()
+        self.record = record  # checkpoint.make_record: what the files hold
         self.folder = Path(folder)
         self.steps_per_epoch = steps_per_epoch
         self.frequency = max(1, frequency)
@@ -104,7 +110,8 @@ class EpochCheckpoint(Callback):
         epoch = cb.cur_epoch_num
         if epoch % self.frequency and epoch != cb.epoch_num:
             return
-        save_checkpoint_atomic(cb.train_network, self.folder / checkpoint_name(epoch, self.steps_per_epoch))
+        save_checkpoint_atomic(cb.train_network, self.folder / checkpoint_name(epoch, self.steps_per_epoch),
+                               self.record)
         saved = [path for _, _, path in checkpoints_in(self.folder)]
         for old in saved[:-self.keep] if self.keep > 0 else []:
             old.unlink()
@@ -113,8 +120,9 @@ class EpochCheckpoint(Callback):
 class HeldOutValidation(Callback):
     """Accuracy on videos held out of the training split after every epoch; best.ckpt keeps the best."""
 
-    def __init__(self, net, source, run_dir, batch_size, evaluate):
+    def __init__(self, net, source, run_dir, batch_size, evaluate, record=None):
         super().__init__()
+        self.record = record
         self.net = net
         self.source = source
         self.run_dir = Path(run_dir)
@@ -137,7 +145,7 @@ class HeldOutValidation(Callback):
               f"accuracy {acc:.4f}{'  (best so far, saved best.ckpt)' if improved else ''}", flush=True)
         if improved:
             self.best = acc
-            save_checkpoint_atomic(self.net, self.run_dir / "best.ckpt")
+            save_checkpoint_atomic(self.net, self.run_dir / "best.ckpt", self.record)
             write_text_atomic(self.run_dir / "best.json",
                               json.dumps({"epoch": cb.cur_epoch_num, "accuracy": acc, "videos": len(labels)}))
 

@@ -12,6 +12,8 @@ from .run_folder import CHECKPOINTS, checkpoint_name, prepare, write_labels
 from .runtime import configure
 
 AUTO_AMP = {"CPU": "O0", "GPU": "O2", "Ascend": "O3"}
+# what the network is: given again on --resume they must agree with the run's (others: the run's value wins)
+NETWORK_FLAGS = ("arch", "head", "mode")
 
 
 class TrainingSetupError(UserError, ValueError):
@@ -38,19 +40,30 @@ def require_paths(args):
 
 
 def build_network(args, resuming):
-    """The network to train and its trainable parameters (fine-tuned from --checkpoint_path or scratch)."""
-    from .checkpoint import describe, load_into, read_checkpoint
+    """The network to train and its trainable parameters (fine-tuned from --checkpoint_path or scratch).
+
+    --arch left unset takes the pretrained checkpoint's (recorded or recognised), else deepmind; a
+    different --arch is allowed here, fine-tuning changes the network. --head and --bn_momentum left
+    unset take the arch's."""
+    from .arch import DEFAULT, get, network_kwargs
+    from .checkpoint import describe, load_into, open_checkpoint
     from .finetune import freeze_all_but, parse_prefixes
     from .i3d import build_i3d
 
-    kwargs = {"head": args.head, "dropout_keep_prob": args.dropout_keep_prob, "bn_momentum": args.bn_momentum}
+    params = None
+    if args.checkpoint_path and not resuming:  # resuming: weights come from the run's checkpoint
+        params, record = open_checkpoint(args.checkpoint_path, "--checkpoint_path")
+        args.arch = args.arch or record["arch"]
+    args.arch = args.arch or DEFAULT
+    args.head = args.head or get(args.arch).head
+    kwargs = dict(network_kwargs(args.arch, args.mode, args.head, args.bn_momentum),
+                  dropout_keep_prob=args.dropout_keep_prob)
     if not args.checkpoint_path:
         net = build_i3d(args.mode, args.finetune_num_classes, **kwargs)
         return net, net.trainable_params()
-    if resuming:  # weights come from the run's checkpoint; only the structure is needed here
+    if params is None:
         net = build_i3d(args.mode, args.finetune_num_classes, **kwargs)
     else:
-        params = read_checkpoint(args.checkpoint_path, "--checkpoint_path")
         mode, _, pretrained_classes = describe(params)
         if mode != args.mode:
             raise TrainingSetupError(f"--checkpoint_path {args.checkpoint_path} is a {mode} model but --mode is "
@@ -61,7 +74,8 @@ def build_network(args, resuming):
         net = build_i3d(args.mode, pretrained_classes or args.finetune_num_classes, **kwargs)
         load_into(net, params, args.checkpoint_path, "--checkpoint_path", skip_head=pretrained_classes is None)
         net.replace_logits(args.finetune_num_classes)
-    return net, freeze_all_but(net, parse_prefixes(args.finetune_prefixes))
+    prefixes = parse_prefixes(args.finetune_prefixes)
+    return net, freeze_all_but(net, prefixes, get(args.arch).frozen_bn_batch_statistics)
 
 
 def build_optimizer(args, params, schedule):
@@ -73,7 +87,7 @@ def build_optimizer(args, params, schedule):
         return nn.Adam(params, learning_rate=lr, weight_decay=args.weight_decay)
     if name == "sgd":
         return nn.SGD(params, learning_rate=lr, momentum=args.momentum, weight_decay=args.weight_decay)
-    return nn.RMSProp(params, learning_rate=lr, momentum=args.momentum, weight_decay=args.weight_decay)
+    return nn.RMSProp(params, learning_rate=lr, weight_decay=args.weight_decay)
 
 
 @dataclass
@@ -119,8 +133,13 @@ def resume_state(args, structural):
     if config_file.exists():
         saved = json.loads(config_file.read_text())
         for key in structural:
-            if key in saved and saved[key] != getattr(args, key):
-                print(f"resume: keeping the run's {key}={saved[key]!r} (command line said {getattr(args, key)!r})")
+            given = getattr(args, key)
+            if key in saved and saved[key] != given:
+                if key in NETWORK_FLAGS and given is not None:
+                    raise TrainingSetupError(f"--{key} {given} contradicts --resume {run_dir}, whose run is "
+                                             f"{key} {saved[key]} ({config_file})")
+                if given is not None:
+                    print(f"resume: keeping the run's {key}={saved[key]!r} (command line said {given!r})")
                 setattr(args, key, saved[key])
     return Path(run_dir), path, epoch
 
@@ -228,17 +247,21 @@ def build_callbacks(plan, net, data, schedule):
     from .train_callbacks import (AverageBatchNormStatistics, EpochCheckpoint, HeldOutValidation, RecordMetrics,
                                   TrainLogger)
 
+    from .checkpoint import make_record
+
     args = plan.args
+    record = make_record(args.arch, args.head, args.mode, args.finetune_num_classes, data.source.labels)
     logger = TrainLogger(data.steps, args.log_every, args.batch_size, schedule)
     callbacks = [logger]
     if args.distributed:  # before the checkpoint and validation: every rank then holds the same model
         callbacks.append(AverageBatchNormStatistics(net, plan.group))
     callbacks.append(EpochCheckpoint(plan.run_dir / CHECKPOINTS, data.steps, args.checkpoint_frequency,
-                                     args.checkpoints_num_keep))
+                                     args.checkpoints_num_keep, record))
     validation = None
     if data.validation is not None:
         validation = HeldOutValidation(net, data.validation, plan.run_dir, args.batch_size,
-                                       lambda n, s, b: predict_logits(network_forward(n), s, b, num_workers=1))
+                                       lambda n, s, b: predict_logits(network_forward(n), s, b, num_workers=1),
+                                       record)
         callbacks.append(validation)
     callbacks.append(RecordMetrics(plan.run_dir, plan.initial_epoch, logger, schedule, data.steps, args.batch_size,
                                    validation))
@@ -262,6 +285,9 @@ def fit(plan, net, optimizer, data, callbacks):
 
 def run(args, structural=()):
     start = time.time()
+    if args.openI:
+        from .openi import copy_out, stage_train
+        copy_out_at_end = stage_train(args)
     plan = plan_run(args, structural)
     if plan.initial_epoch >= args.num_epochs:
         print(f"resume: {plan.resume_checkpoint} is epoch {plan.initial_epoch}; --num_epochs {args.num_epochs} "
@@ -278,6 +304,8 @@ def run(args, structural=()):
     fit(plan, net, optimizer, data, build_callbacks(plan, net, data, schedule))
     print(f"total_time: {time.time() - start:.1f}")
     print("Finished training.", flush=True)
+    if args.openI:
+        copy_out(copy_out_at_end, args.train_url)
     return 0
 
 

@@ -27,15 +27,13 @@ def mean_over_views(forward, views, chunk):
     return logits.mean(axis=0, keepdims=True)
 
 
-def predict_logits(forward, source, batch_size=8, num_workers=1, progress_every=0, label=""):
+def predict_logits(forward, source, batch_size=8, num_workers=1, on_batch=None):
     """(video ids, logits (N, C) float32, labels (N,)) in the source's index order.
 
     forward: numpy clips -> numpy logits (network_forward(net), or an exported MINDIR's runner).
+    on_batch(step from 1, logits, labels) is called after every batch (eval's per-step lines).
     """
-    import time
-
     ids, logits, labels = [], [], []
-    start = time.time()
     views = getattr(source, "views", 1)
     if source.sample_duration == 0 or views > 1:  # clip lengths differ, or a stack of views: one video at a time
         batches = ((clip[None] if views == 1 else clip, np.array([label_])) for clip, label_ in source)
@@ -44,16 +42,11 @@ def predict_logits(forward, source, batch_size=8, num_workers=1, progress_every=
         dataset = to_mindspore(source, batch_size, num_workers=num_workers)
         batches = dataset.create_tuple_iterator(num_epochs=1, output_numpy=True)
         ids = eval_video_ids(source)
-    done, report_at = 0, progress_every * batch_size  # a line every progress_every batches' worth of videos
-    for clips, targets in batches:
+    for step, (clips, targets) in enumerate(batches, 1):
         logits.append(mean_over_views(forward, clips, batch_size) if views > 1 else np.asarray(forward(clips)))
         labels.append(np.asarray(targets).reshape(-1))
-        done += len(labels[-1])
-        if progress_every and done >= report_at:
-            report_at += progress_every * batch_size
-            rate = done / max(time.time() - start, 1e-9)
-            eta = (len(source) - done) / max(rate, 1e-9)
-            print(f"{label}evaluated {done}/{len(source)} videos ({rate:.2f} videos/s, ETA {eta:.0f} s)", flush=True)
+        if on_batch is not None:
+            on_batch(step, logits[-1], labels[-1])
     logits = np.concatenate(logits).astype(np.float32)
     labels = np.concatenate(labels).astype(np.int64)
     if len(ids) != len(logits):

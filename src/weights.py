@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .i3d import INCEPTION_CHANNELS, INCEPTION_UNITS, unit_table
-from .layout import INPUT_CHANNELS
+from .layout import INPUT_CHANNELS, mode_of_channels
 
 STEMS = ("Conv3d_1a_7x7", "Conv3d_2b_1x1", "Conv3d_2c_3x3")
 LOGITS = "logits"
@@ -157,7 +157,7 @@ def read_torch(path):
 def read_mindspore(path):
     import mindspore as ms
 
-    return {k: v.asnumpy() for k, v in ms.load_checkpoint(str(path)).items()}
+    return {k: v.asnumpy() for k, v in ms.load_checkpoint(str(path)).items() if not isinstance(v, str)}  # no record
 
 
 def _is_pickle(path):
@@ -295,19 +295,40 @@ def _check_shapes(params, in_channels, num_classes):
         raise ConversionError("shape mismatch:\n" + "\n".join(bad[:40]))
 
 
-def save_params(params, save_path):
-    """Write [(name, array)] as a MindSpore checkpoint; temporary name first, so no partial file is left."""
+def save_params(params, save_path, record=None):
+    """Write [(name, array)] as a MindSpore checkpoint (with its record); temporary name first, so no
+    partial file is left."""
     import mindspore as ms
 
     from .checkpoint import save_checkpoint_atomic
 
-    save_checkpoint_atomic([{"name": n, "data": ms.Tensor(v)} for n, v in params], save_path)
+    save_checkpoint_atomic([{"name": n, "data": ms.Tensor(v)} for n, v in params], save_path, record)
 
 
-def convert_file(pretrained_path, save_path, source="auto", mode=None, rgb_to_flow=False):
+def output_record(pretrained_path, reader, info, class_names=None):
+    """The converted checkpoint's record: a MindSpore source keeps its own (or is recognised as the
+    original port's fine-tuned layout); every other source is DeepMind's network."""
+    from .arch import get
+    from .checkpoint import make_record, open_checkpoint
+
+    arch, head, names = "deepmind", None, None
+    if reader == "mindspore":
+        _, source = open_checkpoint(pretrained_path, "--pretrained_path")
+        arch, head, names = source["arch"] or arch, source["head"], source["class_names"]
+    if class_names is not None:
+        if len(class_names) != info["num_classes"]:
+            raise ConversionError(f"--labels has {len(class_names)} names but the weights have "
+                                  f"{info['num_classes']} classes")
+        names = class_names
+    return make_record(arch, head or get(arch).head, mode_of_channels(info["in_channels"]),
+                       info["num_classes"], names)
+
+
+def convert_file(pretrained_path, save_path, source="auto", mode=None, rgb_to_flow=False, class_names=None):
     arrays, reader = read_source(pretrained_path, source)
     layout = detect_layout(arrays, source if source != "auto" else "auto")
     params, info = convert(arrays, layout, mode=mode, rgb_to_flow=rgb_to_flow)
-    save_params(params, save_path)
     info["reader"] = reader
+    info["record"] = output_record(pretrained_path, reader, info, class_names)
+    save_params(params, save_path, info["record"])
     return info

@@ -6,6 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
+from src.errors import VideoReadError
+from src.inference import load_input
 from src.media import read_gif_frames
 from src.weights import convert_file
 from tests.conftest import REPO, shared_path
@@ -77,7 +79,9 @@ def test_clear_errors(k400, tmp_path):
     folder.mkdir()
     proc = subprocess.run([sys.executable, "predict.py", str(folder), "--checkpoint", str(k400), "--mode", "flow"],
                           cwd=REPO, capture_output=True, text=True)
-    assert proc.returncode == 2 and "image_%05dx/y.jpg" in proc.stderr
+    assert proc.returncode == 2 and f"--checkpoint {k400} is a rgb model, not flow" in proc.stderr
+    with pytest.raises((ValueError, VideoReadError), match=r"image_%05dx/y\.jpg"):
+        load_input(folder, "flow")
 
 
 def test_flow_frame_folder(tmp_path):

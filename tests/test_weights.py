@@ -69,7 +69,7 @@ def to_torch_layout(arrays, flavour):
 
 
 def ckpt_arrays(path):
-    return {k: v.asnumpy() for k, v in ms.load_checkpoint(str(path)).items()}
+    return {k: v.asnumpy() for k, v in ms.load_checkpoint(str(path)).items() if not isinstance(v, str)}
 
 
 def test_pickle_and_npz_give_bit_identical_checkpoints(tmp_path):

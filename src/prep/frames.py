@@ -39,19 +39,52 @@ def declared_frame_count(video):
         cap.release()
 
 
-def extract_frames(video, dst, size=240, quality=JPEG_QUALITY, allow_truncated=False):
-    """Decode `video` into the frame folder `dst`; returns the frame count.
+def video_fps(video):
+    """The frame rate the container declares (0.0 when it does not say)."""
+    cap = cv2.VideoCapture(str(video))
+    try:
+        return float(cap.get(cv2.CAP_PROP_FPS)) if cap.isOpened() else 0.0
+    finally:
+        cap.release()
+
+
+def resample(frames, src_fps, fps):
+    """Frames at `fps` from frames at `src_fps`, streamed: output k is the source frame on show at time
+    k/fps, so frames are repeated (fps up) or dropped (fps down), never blended, and the duration kept."""
+    k = 0
+    for i, frame in enumerate(frames):
+        while int(k * src_fps / fps + 1e-9) == i:
+            yield frame
+            k += 1
+
+
+def extract_frames(video, dst, size=240, quality=JPEG_QUALITY, allow_truncated=False, fps=-1):
+    """Decode `video` into the frame folder `dst` (at `fps` when > 0); returns the frame count.
 
     A file that decodes to fewer frames than its header declares is truncated (a cut download) and
     fails unless allow_truncated, which keeps the frames that could be decoded."""
 
     def fill(tmp):
         declared = declared_frame_count(video)
+        decoded = 0
+
+        def counted():
+            nonlocal decoded
+            for decoded, rgb in enumerate(iter_video_frames(video), 1):
+                yield rgb
+
+        frames = counted()
+        if fps > 0:
+            src_fps = video_fps(video)
+            if src_fps <= 0:
+                raise VideoReadError(video, "declares no frame rate, so --fps cannot resample it")
+            frames = resample(frames, src_fps, fps)
         n = 0
-        for n, rgb in enumerate(iter_video_frames(video), 1):
+        for n, rgb in enumerate(frames, 1):
             write_rgb_jpeg(tmp / frame_name(n), resize_short_side(rgb, size), quality)
-        if n < declared and not allow_truncated:
-            raise VideoReadError(video, f"truncated or corrupt: decoded {n} of the {declared} frames its header declares")
+        if decoded < declared and not allow_truncated:
+            raise VideoReadError(video, f"truncated or corrupt: decoded {decoded} of the {declared} frames its "
+                                 "header declares")
         write_n_frames(tmp, n)
         return n
 
@@ -70,10 +103,10 @@ def video_tasks(src_root, dst_root, ext):
 
 
 def generate_rgb_jpgs(src_root, dst_root, ext="avi", n_jobs=1, size=240, quality=JPEG_QUALITY,
-                      allow_truncated=False):
+                      allow_truncated=False, fps=-1):
     """Every video under src_root -> frame folders under dst_root; returns the Summary."""
     tasks = video_tasks(src_root, dst_root, ext)
     if not tasks:
         raise FileNotFoundError(f"no <class>/<video>.{ext} files under {src_root}")
-    work = partial(_extract_task, size=size, quality=quality, allow_truncated=allow_truncated)
+    work = partial(_extract_task, size=size, quality=quality, allow_truncated=allow_truncated, fps=fps)
     return run_batch(tasks, work, skip=is_finished, n_jobs=n_jobs, desc="frames")

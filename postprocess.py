@@ -1,0 +1,32 @@
+"""Accuracy of the inferred batch files against preprocess.py's labels (the original's 310 postprocess).
+
+    python postprocess.py --dataset hmdb51 --mode rgb --num-classes 51 --batch-size 8 --label-path LABELS.npy
+                          [--result_path ./result_Files]
+"""
+import argparse
+import sys
+
+from src.bin_files import accuracy_lines
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--mode", required=True)
+    p.add_argument("--num-classes", type=int, required=True)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--label-path", required=True)
+    p.add_argument("--result_path", default="./result_Files", help="the inference step's output folder")
+    args = p.parse_args(argv)
+    try:
+        for line in accuracy_lines(args.result_path, args.label_path, args.dataset, args.mode, args.num_classes,
+                                   args.batch_size):
+            print(line)
+    except (OSError, ValueError) as exc:
+        print(f"postprocess: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,42 @@
+"""Write the eval clips and labels as the binary batch files of the original's Ascend-310 path.
+
+    python preprocess.py --dataset hmdb51 --mode rgb --video_path DIR --annotation_path JSON [--batch_size 8]
+                         [--test_sample_duration 64] [--spatial_size 224] [--result_path ./preprocess_Result]
+Then infer_bins.py runs an exported MINDIR on them and postprocess.py prints the accuracy (README, "Export").
+"""
+import argparse
+import sys
+
+import src  # noqa: F401  (CPU speed switch before MindSpore runs)
+from src import datasets
+from src.bin_files import write_eval_bins
+from src.errors import UserError
+from src.layout import MODES
+from src.loader.clip_dataset import ClipDataset
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--dataset", required=True, choices=datasets.NAMES)
+    p.add_argument("--mode", required=True, choices=MODES)
+    p.add_argument("--video_path", required=True)
+    p.add_argument("--annotation_path", required=True)
+    p.add_argument("--batch_size", type=int, default=8)
+    p.add_argument("--test_sample_duration", type=int, default=64)
+    p.add_argument("--spatial_size", type=int, default=224)
+    p.add_argument("--subset", default="validation", choices=("validation", "training"))
+    p.add_argument("--result_path", default="./preprocess_Result")
+    args = p.parse_args(argv)
+    try:
+        source = ClipDataset(args.video_path, args.annotation_path, args.mode, args.subset, False,
+                             args.test_sample_duration, args.spatial_size)
+        n = write_eval_bins(source, args.dataset, args.mode, args.batch_size, args.result_path)
+    except (UserError, OSError, ValueError) as exc:
+        print(f"preprocess: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {n} batches of {len(source)} {args.subset} clips under {args.result_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
