@@ -6,7 +6,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from src.curves import load_runs, plot_runs  # noqa: E402
-from src.errors import UserError  # noqa: E402
+from src.prep.jobs import run_cli  # noqa: E402
 
 
 def main(argv=None):
@@ -16,14 +16,10 @@ def main(argv=None):
     p.add_argument("--out", default=None, help="PNG to write (default: <first RUN_DIR>/curves.png)")
     p.add_argument("--title", default=None)
     args = p.parse_args(argv)
-    try:
-        out = plot_runs(load_runs(args.run_dirs), args.out or Path(args.run_dirs[0]) / "curves.png", args.title)
-    except UserError as exc:
-        print(f"plot_run: {exc}", file=sys.stderr)
-        return 2
+    out = plot_runs(load_runs(args.run_dirs), args.out or Path(args.run_dirs[0]) / "curves.png", args.title)
     print(f"wrote {out}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main))

@@ -124,7 +124,7 @@ def test_resume_continues_epoch_and_learning_rate(workspace, trained):
     out = run("scripts/plot_run.py", run_dir, run_dir, "--out", run_dir / "curves.png")
     image = cv2.imread(str(run_dir / "curves.png"))
     assert image is not None and image.shape[0] > 200 and image.shape[1] > 400
-    assert "plot_run" in run("scripts/plot_run.py", run_dir / "checkpoints", expect=2)
+    assert "checkpoints: no metrics.csv" in run("scripts/plot_run.py", run_dir / "checkpoints", expect=2)
     # a finished run resumes to nothing
     assert "already done" in run("train.py", *TINY, "--mode", "rgb", "--video_path", workspace / "rgb",
                                  "--annotation_path", workspace / "ann.json", "--num_epochs", "2", "--resume", run_dir)
