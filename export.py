@@ -13,12 +13,13 @@ import argparse
 import sys
 
 import src  # noqa: F401  (CPU speed switch before MindSpore runs)
-from src.checkpoint import CheckpointError
-from src.export import FILE_FORMATS, ExportError, check_request, export_checkpoint
 from src.arch import NAMES as ARCH_NAMES
+from src.errors import UserError
+from src.export import FILE_FORMATS, check_request, export_checkpoint
 from src.i3d import HEADS
 from src.layout import MODES
 from src.runtime import DEVICE_TARGETS, configure, installed_device_target
+from src.flag_types import keep_probability, non_negative_int, positive_int
 
 
 def parse_args(argv=None):
@@ -27,19 +28,19 @@ def parse_args(argv=None):
     p.add_argument("--mode", default=None, choices=MODES, help="checked against the checkpoint (default: its mode)")
     p.add_argument("--file_name", default="i3d_minddir", help="output; the format's suffix is appended if missing")
     p.add_argument("--file_format", default="MINDIR", choices=tuple(FILE_FORMATS))
-    p.add_argument("--batch_size", type=int, default=8)
-    p.add_argument("--sample_duration", type=int, default=64, help="frames per clip (T)")
-    p.add_argument("--spatial_size", type=int, default=224, help="frame height and width")
-    p.add_argument("--num_classes", type=int, default=None,
+    p.add_argument("--batch_size", type=positive_int, default=8)
+    p.add_argument("--sample_duration", type=positive_int, default=64, help="frames per clip (T)")
+    p.add_argument("--spatial_size", type=positive_int, default=224, help="frame height and width")
+    p.add_argument("--num_classes", type=positive_int, default=None,
                    help="checked against the checkpoint (default: the checkpoint's count)")
     p.add_argument("--arch", choices=ARCH_NAMES, default=None, help="default: the checkpoint's")
     p.add_argument("--head", choices=HEADS, default=None,
                    help="avg: DeepMind's head; max: the original port's global max pool (default: the checkpoint's)")
-    p.add_argument("--dropout_keep_prob", type=float, default=0.5,
+    p.add_argument("--dropout_keep_prob", type=keep_probability, default=0.5,
                    help="accepted for compatibility; the export runs in eval mode, where dropout is off")
     p.add_argument("--device", "--device_target", dest="device", default=None, choices=DEVICE_TARGETS,
                    help="default: the device the installed MindSpore runs on (the original's default was Ascend)")
-    p.add_argument("--device_id", type=int, default=0)
+    p.add_argument("--device_id", type=non_negative_int, default=0)
     return p.parse_args(argv)
 
 
@@ -52,7 +53,7 @@ def main(argv=None):
         path = export_checkpoint(args.checkpoint_path, args.mode, args.file_name, args.file_format,
                                  args.batch_size, args.sample_duration, args.spatial_size,
                                  args.num_classes, args.head, device, args.arch)
-    except (ExportError, CheckpointError) as exc:
+    except (UserError, OSError) as exc:
         print(f"export: {exc}", file=sys.stderr)
         return 2
     print(path)

@@ -4,6 +4,7 @@ import sys
 
 import src  # noqa: F401  (CPU speed switch before MindSpore runs)
 from src.errors import UserError
+from src.flag_types import non_negative_int, positive_float, positive_int
 from src.features import FeatureOptions, checkpoint_mode, extract_features
 from src.i3d import VALID_ENDPOINTS
 from src.layout import FLOW_BOUND
@@ -20,13 +21,13 @@ def main(argv=None):
     p.add_argument("--checkpoint", required=True, help="I3D checkpoint; its stream (rgb/flow) is the --mode")
     p.add_argument("--mode", choices=("rgb", "flow"), default=None, help="default: the checkpoint's")
     p.add_argument("--endpoint", default="Mixed_5c", choices=VALID_ENDPOINTS)
-    p.add_argument("--window", type=int, default=0, help="frames per window (0 = the whole video in one pass)")
-    p.add_argument("--stride", type=int, default=0, help="frames between window starts (default: --window)")
-    p.add_argument("--crop", type=int, default=224, help="centre crop size")
+    p.add_argument("--window", type=non_negative_int, default=0, help="frames per window (0 = the whole video in one pass)")
+    p.add_argument("--stride", type=non_negative_int, default=0, help="frames between window starts (default: --window)")
+    p.add_argument("--crop", type=positive_int, default=224, help="centre crop size")
     p.add_argument("--ext", default=None, help="read video files with this extension instead of frame folders")
-    p.add_argument("--size", type=int, default=240, help="video files: short side of the frames (as generate_rgb_jpgs)")
-    p.add_argument("--bound", type=float, default=FLOW_BOUND, help="video files, flow: clip bound (as convert_rgb_to_flow)")
-    p.add_argument("--batch_size", type=int, default=8, help="windows per forward pass")
+    p.add_argument("--size", type=positive_int, default=240, help="video files: short side of the frames (as generate_rgb_jpgs)")
+    p.add_argument("--bound", type=positive_float, default=FLOW_BOUND, help="video files, flow: clip bound (as convert_rgb_to_flow)")
+    p.add_argument("--batch_size", type=positive_int, default=8, help="windows per forward pass")
     p.add_argument("--head", choices=("avg", "max"), default=None,
                    help="only matters for --endpoint logits (default: the checkpoint's)")
     p.add_argument("--device_target", default=None, choices=DEVICE_TARGETS)

@@ -11,6 +11,7 @@ import sys
 
 from src.prep.annotations import write_custom_json
 from src.prep.jobs import run_cli
+from src.flag_types import fraction
 
 
 def main(argv=None):
@@ -19,7 +20,7 @@ def main(argv=None):
     p.add_argument("dst", help="the annotation JSON to write")
     p.add_argument("--train_list", help="training videos, one <class>/<video> per line")
     p.add_argument("--test_list", help="test videos, one <class>/<video> per line")
-    p.add_argument("--val_ratio", type=float, help="instead of lists: this fraction of each class for validation")
+    p.add_argument("--val_ratio", type=fraction, help="instead of lists: this fraction of each class for validation")
     p.add_argument("--seed", type=int, default=0, help="the draw of --val_ratio")
     args = p.parse_args(argv)
     return write_custom_json(args.jpg_dir, args.dst, args.train_list, args.test_list, args.val_ratio, args.seed)

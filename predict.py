@@ -17,16 +17,15 @@ import numpy as np
 
 import src  # noqa: F401  (CPU speed switch before MindSpore runs)
 from src.arch import NAMES as ARCH_NAMES
-from src.checkpoint import CheckpointError, check_class_names, load_recorded
-from src.errors import UserError, VideoReadError
+from src.checkpoint import check_class_names, load_recorded
+from src.errors import UserError
 from src.inference import load_input, read_labels, top_k_lines, two_stream_logits
 from src.layout import FLOW_BOUND, mode_of_channels
 from src.run_folder import labels_beside
-from src.mindir_runner import MindirError, fit_clip, load_mindir
+from src.mindir_runner import fit_clip, load_mindir
 from src.network_input import as_network_input, to_batch
 from src.runtime import DEVICE_TARGETS, configure
-
-FAILURES = (CheckpointError, MindirError, VideoReadError, UserError, ValueError, OSError)
+from src.flag_types import non_negative_int, positive_float, positive_int
 
 
 def parse_args(argv=None):
@@ -40,13 +39,13 @@ def parse_args(argv=None):
     p.add_argument("--mode", choices=("rgb", "flow"), default=None, help="default: the checkpoint's / MINDIR's")
     p.add_argument("--labels", help="class names, one per line (default: the names the checkpoint records, else the "
                                     "labels.txt of the run folder the checkpoint is in)")
-    p.add_argument("--top_k", type=int, default=5)
-    p.add_argument("--num_frames", type=int, default=0, help="use only the first N frames (0 = all)")
-    p.add_argument("--resize", type=int, default=256, help="short side before the centre crop")
-    p.add_argument("--crop", type=int, default=224, help="centre crop size")
-    p.add_argument("--size", type=int, default=240,
+    p.add_argument("--top_k", type=positive_int, default=5)
+    p.add_argument("--num_frames", type=non_negative_int, default=0, help="use only the first N frames (0 = all)")
+    p.add_argument("--resize", type=positive_int, default=256, help="short side before the centre crop")
+    p.add_argument("--crop", type=positive_int, default=224, help="centre crop size")
+    p.add_argument("--size", type=positive_int, default=240,
                    help="two streams: short side of the frames, as generate_rgb_jpgs --size (flow is computed there)")
-    p.add_argument("--bound", type=float, default=FLOW_BOUND, help="two streams: flow clip bound, as convert_rgb_to_flow")
+    p.add_argument("--bound", type=positive_float, default=FLOW_BOUND, help="two streams: flow clip bound, as convert_rgb_to_flow")
     p.add_argument("--arch", choices=ARCH_NAMES, default=None, help="with checkpoints (default: the checkpoint's)")
     p.add_argument("--head", choices=("avg", "max"), default=None, help="with checkpoints (default: the checkpoint's)")
     p.add_argument("--save_logits", help="write the time-averaged logits (num_classes,) as .npy; two streams: "
@@ -122,7 +121,7 @@ def main(argv=None):
     configure(args.device_target, args.context)
     try:
         logits = predict_two_streams(args) if args.rgb_checkpoint else predict_one_stream(args)
-    except FAILURES as exc:
+    except (UserError, ValueError, OSError) as exc:
         print(f"predict: {exc}", file=sys.stderr)
         return 2
     if args.save_logits:

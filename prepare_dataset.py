@@ -9,6 +9,7 @@ import sys
 from src import datasets
 from src.prep.dataset_prep import prepare
 from src.prep.jobs import add_jobs_arg, run_cli
+from src.flag_types import positive_int
 
 
 def main(argv=None):
@@ -17,7 +18,7 @@ def main(argv=None):
     p.add_argument("raw_dir", help="the folder with the downloaded archives (or their unpacked contents)")
     p.add_argument("out_root", nargs="?", default="./datasets", help="where rgb/, flow/ and raw/ go (default ./datasets)")
     add_jobs_arg(p)
-    p.add_argument("--size", type=int, default=240, help="short side of the stored frames")
+    p.add_argument("--size", type=positive_int, default=240, help="short side of the stored frames")
     p.add_argument("--no_flow", action="store_true", help="frames and JSON only")
     p.add_argument("--flow_backend", default=None, help="passed to convert_rgb_to_flow.py --backend")
     p.add_argument("--flow_device", default=None, help="passed to convert_rgb_to_flow.py --device")

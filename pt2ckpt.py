@@ -8,9 +8,9 @@ import argparse
 import sys
 
 import src  # noqa: F401  (CPU speed switch before MindSpore runs)
-from src.checkpoint import CheckpointError
+from src.errors import UserError
 from src.inference import read_labels
-from src.weights import SOURCES, ConversionError, convert_file
+from src.weights import SOURCES, convert_file
 
 
 def parse_args(argv=None):
@@ -30,7 +30,7 @@ def main(argv=None):
     try:
         names = read_labels(args.labels) if args.labels else None
         info = convert_file(args.pretrained_path, args.save_path, args.source, args.mode, args.rgb_to_flow, names)
-    except (ConversionError, CheckpointError, OSError) as exc:
+    except (UserError, ValueError, OSError) as exc:
         print(f"pt2ckpt: {exc}", file=sys.stderr)
         return 2
     print(f"converted {args.pretrained_path} ({info['layout']} layout, {info['in_channels']} input channels, "

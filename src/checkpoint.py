@@ -9,12 +9,13 @@ as arch original. That spelling is renamed explicitly rather than through MindSp
 fallback. Mismatches are errors that say what differs: input channels, class count, missing tensors.
 """
 import json
+import math
 from pathlib import Path
 
 import mindspore as ms
 
 from . import arch as arches
-from .atomic import atomic_output
+from .atomic import atomic_output, writable_folder
 from .errors import UserError
 from .i3d import build_i3d
 from .layout import mode_of_channels
@@ -46,10 +47,37 @@ def save_checkpoint_atomic(save_obj, path, record=None):
     save_obj is a Cell or a list of {'name', 'data'}; record (make_record) is stored as a JSON string.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    writable_folder(path.parent)
     extra = {RECORD_KEY: json.dumps(record)} if record else None
     with atomic_output(path, suffix=".ckpt") as tmp:
         ms.save_checkpoint(save_obj, str(tmp), append_dict=extra)
+
+
+# Bytes per element of the tensor types a checkpoint file names (others, e.g. strings, are not checked).
+DTYPE_BYTES = {"Float16": 2, "BFloat16": 2, "Float32": 4, "Float64": 8, "Int8": 1, "UInt8": 1, "Int16": 2,
+               "UInt16": 2, "Int32": 4, "UInt32": 4, "Int64": 8, "UInt64": 8, "Bool": 1}
+
+
+def check_tensor_data(path, flag="--checkpoint"):
+    """Refuse a checkpoint whose tensors hold fewer (or more) bytes than their shapes need: MindSpore's
+    loader fills the missing part with zeros without a word, so a cut file would give wrong results."""
+    from mindspore.train import checkpoint_pb2
+
+    proto = checkpoint_pb2.Checkpoint()
+    try:
+        proto.ParseFromString(Path(path).read_bytes())
+    except Exception as exc:  # DecodeError for a cut or foreign file
+        raise CheckpointError(f"{flag} {path}: not a readable MindSpore checkpoint ({exc})") from None
+    need, have = {}, {}
+    for value in proto.value:  # a large tensor is stored as several slices under one tag
+        size = DTYPE_BYTES.get(value.tensor.tensor_type)
+        if size is not None:
+            need[value.tag] = math.prod(value.tensor.dims) * size
+            have[value.tag] = have.get(value.tag, 0) + len(value.tensor.tensor_content)
+    bad = [f"{tag} has {have[tag]} of {need[tag]} bytes" for tag in need if have[tag] != need[tag]]
+    if bad:
+        raise CheckpointError(f"{flag} {path}: truncated or corrupt: {len(bad)} tensors do not hold the data their "
+                              f"shapes need ({'; '.join(bad[:3])})")
 
 
 def open_checkpoint(path, flag="--checkpoint"):
@@ -60,6 +88,7 @@ def open_checkpoint(path, flag="--checkpoint"):
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{flag} {path}: no such file")
+    check_tensor_data(path, flag)
     try:
         raw = ms.load_checkpoint(str(path))
     except Exception as exc:

@@ -9,6 +9,7 @@ from pathlib import Path
 from .arch import NAMES as ARCH_NAMES
 from .datasets import NAMES as DATASET_NAMES
 from .errors import UserError
+from .flag_types import fraction, keep_probability, non_negative_float, non_negative_int, positive_float, positive_int
 from .layout import MODES
 from .runtime import DEVICE_TARGETS
 
@@ -49,8 +50,8 @@ def add_runtime_args(p):
     p.add_argument("--context", default="gr", choices=("gr", "py"), help="gr = GRAPH mode, py = PYNATIVE")
     p.add_argument("--device_target", default=None, choices=DEVICE_TARGETS,
                    help="default: the device the installed MindSpore runs on")
-    p.add_argument("--device_id", type=int, default=0)
-    p.add_argument("--num_workers", type=int, default=2, help="data loader workers")
+    p.add_argument("--device_id", type=non_negative_int, default=0)
+    p.add_argument("--num_workers", type=positive_int, default=2, help="data loader workers")
     structural(p.add_argument("--seed", type=int, default=2022))
     structural(p.add_argument("--arch", default=None, choices=ARCH_NAMES,
                    help="deepmind: DeepMind's I3D; original: the original port's network (BGR input, BN eps 1e-5 "
@@ -63,11 +64,11 @@ def add_data_args(p, dataset_required):
     structural(p.add_argument("--dataset", required=dataset_required, choices=DATASET_NAMES))
     p.add_argument("--video_path", default=None, help="frame tree <root>/<class>/<video>/")
     p.add_argument("--annotation_path", default=None, help="annotation JSON (hmdb51_1.json, ucf101_01.json)")
-    structural(p.add_argument("--spatial_size", type=int, default=224))
-    structural(p.add_argument("--batch_size", type=int, default=8, help="per device"))
-    p.add_argument("--num_classes", type=int, default=None,
+    structural(p.add_argument("--spatial_size", type=positive_int, default=224))
+    structural(p.add_argument("--batch_size", type=positive_int, default=8, help="per device"))
+    p.add_argument("--num_classes", type=positive_int, default=None,
                    help="classes of the loaded checkpoint's head (default: read from the checkpoint)")
-    p.add_argument("--dropout_keep_prob", type=float, default=0.5)
+    p.add_argument("--dropout_keep_prob", type=keep_probability, default=0.5)
 
 
 def train_parser():
@@ -82,33 +83,33 @@ def train_parser():
                    help="continue the run in RUN_DIR (or the newest run for this dataset/mode/device under "
                         "--save_dir) from its newest checkpoint, at the right epoch and learning rate")
     p.add_argument("--num_val_samples", type=int, default=1, help="(kept for compatibility; unused)")
-    structural(p.add_argument("--train_sample_duration", type=int, default=64))
-    p.add_argument("--test_sample_duration", type=int, default=64, help="validation window (frames)")
+    structural(p.add_argument("--train_sample_duration", type=positive_int, default=64))
+    p.add_argument("--test_sample_duration", type=non_negative_int, default=64, help="validation window (frames)")
     structural(p.add_argument("--checkpoint_path", default="", help="pretrained checkpoint (e.g. Kinetics-400)"))
-    structural(p.add_argument("--finetune_num_classes", type=int, default=None,
+    structural(p.add_argument("--finetune_num_classes", type=positive_int, default=None,
                    help="classes to fine-tune to (default: 51 for hmdb51, 101 for ucf101)"))
     structural(p.add_argument("--finetune_prefixes", default="logits,Mixed_5",
                    help="comma-separated endpoint prefixes that are trained; the rest is frozen"))
     structural(p.add_argument("--optimizer", default="adam", choices=("adam", "SGD", "sgd", "rmsprop")))
-    structural(p.add_argument("--lr", type=float, default=0.01))
-    structural(p.add_argument("--bn_momentum", type=float, default=None,
+    structural(p.add_argument("--lr", type=positive_float, default=0.01))
+    structural(p.add_argument("--bn_momentum", type=fraction, default=None,
                    help="weight of the old BN running value (default: the arch's, deepmind 0.99 = PyTorch 0.01, "
                         "original 0.1); lower it for short fine-tunes so the running statistics catch up"))
-    structural(p.add_argument("--lr_de_rate", type=float, default=0.5))
-    structural(p.add_argument("--lr_de_epochs", type=int, default=5))
-    structural(p.add_argument("--lr_min", type=float, default=0.0, help="learning-rate floor of the step decay"))
-    p.add_argument("--momentum", type=float, default=0.9, help="SGD momentum (RMSProp runs without, as the original)")
-    p.add_argument("--weight_decay", type=float, default=1e-8)
+    structural(p.add_argument("--lr_de_rate", type=positive_float, default=0.5))
+    structural(p.add_argument("--lr_de_epochs", type=positive_int, default=5))
+    structural(p.add_argument("--lr_min", type=non_negative_float, default=0.0, help="learning-rate floor of the step decay"))
+    p.add_argument("--momentum", type=non_negative_float, default=0.9, help="SGD momentum (RMSProp runs without, as the original)")
+    p.add_argument("--weight_decay", type=non_negative_float, default=1e-8)
     p.add_argument("--start_epoch", type=int, default=0, help="(kept for compatibility; see --resume)")
-    p.add_argument("--num_epochs", type=int, default=32)
-    p.add_argument("--checkpoint_frequency", type=int, default=1, help="save every N epochs")
-    p.add_argument("--checkpoints_num_keep", type=int, default=16, help="keep the newest N epoch checkpoints")
-    structural(p.add_argument("--val_fraction", type=float, default=0.0,
+    p.add_argument("--num_epochs", type=positive_int, default=32)
+    p.add_argument("--checkpoint_frequency", type=positive_int, default=1, help="save every N epochs")
+    p.add_argument("--checkpoints_num_keep", type=non_negative_int, default=16, help="keep the newest N epoch checkpoints")
+    structural(p.add_argument("--val_fraction", type=fraction, default=0.0,
                    help="hold out this fraction of the TRAINING split (per class) to validate after each "
                         "epoch and keep best.ckpt; the test split is never used for choosing"))
     structural(*add_bool(p, "flip", True, "random horizontal mirroring in training; turn it off (--no-flip) when mirroring "
                               "changes the class (e.g. moving left vs right)"))
-    p.add_argument("--log_every", type=int, default=None,
+    p.add_argument("--log_every", type=non_negative_int, default=None,
                    help="a progress line (loss, lr, clips/s, epoch ETA) every N steps; default: about 10 per epoch, "
                         "at least every 50 steps; 0 turns them off")
     add_bool(p, "no_eval", False, "skip per-epoch validation even with --val_fraction")
@@ -119,7 +120,7 @@ def train_parser():
                    ("--train_url", "./model", "where the run folder is copied at the end"))
     p.add_argument("--amp_level", default="auto", choices=AMP_LEVELS,
                    help="auto: O0 on CPU, O2 on GPU, O3 on Ascend")
-    p.add_argument("--device_num", type=int, default=8, help="(compatibility; msrun sets the group size)")
+    p.add_argument("--device_num", type=positive_int, default=8, help="(compatibility; msrun sets the group size)")
     add_runtime_args(p)
     return p
 
@@ -139,9 +140,9 @@ def eval_parser():
     p.add_argument("--flow_path", default="", help="flow checkpoint")
     p.add_argument("--video_path_joint_flow", default=None, help="flow frame tree (joint mode)")
     p.add_argument("--annotation_path_joint_flow", default=None, help="flow annotation JSON (joint mode)")
-    p.add_argument("--test_sample_duration", type=int, default=64,
+    p.add_argument("--test_sample_duration", type=non_negative_int, default=64,
                    help="frames of the centred window; 0 = the whole video (logits averaged by the head)")
-    p.add_argument("--num_clips", type=int, default=1,
+    p.add_argument("--num_clips", type=positive_int, default=1,
                    help="multi-view testing: N windows of --test_sample_duration frames spread evenly over each "
                         "video (1 = the centred window); the video's logits are the mean over its views")
     p.add_argument("--num_crops", type=int, default=1, choices=(1, 3),
@@ -184,11 +185,20 @@ def load_config(path, parser):
     unknown = sorted(k for k in values if k not in actions and k not in RUN_RECORD)
     if unknown:
         raise ConfigError(f"--config {path}: unknown setting(s) {', '.join(unknown)} (not flags of {parser.prog})")
+    checked = {}
     for key, value in values.items():
-        choices = actions[key].choices if key in actions else None
-        if choices is not None and value not in choices and value != actions[key].default:
-            raise ConfigError(f"--config {path}: {key}: {value!r} is not one of {tuple(choices)}")
-    return {k: v for k, v in values.items() if k in actions and k not in RUN_RECORD}
+        action = actions.get(key)
+        if action is None or key in RUN_RECORD:
+            continue
+        if value is not None and value != action.default and callable(action.type):
+            try:  # the flag's own check (positive numbers, booleans ...), as on the command line
+                value = action.type(str(value))
+            except (argparse.ArgumentTypeError, ValueError) as exc:
+                raise ConfigError(f"--config {path}: {key}: {exc}") from None
+        if action.choices is not None and value not in action.choices and value != action.default:
+            raise ConfigError(f"--config {path}: {key}: {value!r} is not one of {tuple(action.choices)}")
+        checked[key] = value
+    return checked
 
 
 def parse_with_config(parser, argv=None):

@@ -125,8 +125,6 @@ def protocol_text(args):
 
 
 def check_protocol(args):
-    if args.num_clips < 1:
-        raise EvalSetupError(f"--num_clips {args.num_clips}: must be at least 1")
     if args.num_clips > 1 and args.test_sample_duration == 0:
         raise EvalSetupError(f"--num_clips {args.num_clips} needs --test_sample_duration > 0 (0 = the whole video "
                              "is already one clip covering everything)")

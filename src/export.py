@@ -16,8 +16,9 @@ import mindspore as ms
 import numpy as np
 from mindspore import nn
 
+from .atomic import partial_path, writable_folder
 from .checkpoint import load_recorded
-from .atomic import partial_path
+from .errors import UserError
 from .i3d import I3DHead
 from .layout import INPUT_CHANNELS
 
@@ -25,7 +26,7 @@ FILE_FORMATS = {"MINDIR": ".mindir", "ONNX": ".onnx", "AIR": ".air"}
 INPUT_NAME, OUTPUT_NAME = "x", "logits"
 
 
-class ExportError(ValueError):
+class ExportError(UserError, ValueError):
     """A request export cannot satisfy; the message names the flag or file at fault."""
 
 
@@ -81,7 +82,7 @@ def export_network(net, input_shape, file_name, file_format="MINDIR"):
     renamed into place, so the target is either the old file or the complete new one.
     """
     final = output_path(file_name, file_format).resolve()
-    final.parent.mkdir(parents=True, exist_ok=True)
+    writable_folder(final.parent, "--file_name")
     net.set_train(False)
     if file_format == "ONNX":
         net = onnx_exportable(net)

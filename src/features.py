@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import atomic_output
+from .atomic import atomic_output, exclusive_output
 from .errors import UserError
 from .layout import FLOW_BOUND, count_frames
 from .loader.clip_reader import load_clip
@@ -116,13 +116,15 @@ def write_features(task, options):
 
 
 def feature_tasks(input_root, out_root, ext=None):
-    """Task per `<input_root>/<class>/<video>` frame folder, or per `<class>/<video>.<ext>` file with ext;
-    output `<out_root>/<class>/<video>.npy`."""
+    """(tasks, failures): a task per `<input_root>/<class>/<video>` frame folder, or per `<class>/<video>.<ext>`
+    file with ext (videos that would share an output are failures, as in generate_rgb_jpgs); output
+    `<out_root>/<class>/<video>.npy`."""
     if ext:
-        tasks = video_tasks(input_root, out_root, ext)
+        tasks, failures = video_tasks(input_root, out_root, ext)
     else:
-        tasks = [Task(p, Path(out_root) / cls / p.name) for cls, p in walk_items(input_root, lambda p: p.is_dir())]
-    return [Task(t.src, t.dst.with_name(t.dst.name + FEATURE_SUFFIX)) for t in tasks]
+        items = walk_items(input_root, lambda p: p.is_dir())
+        tasks, failures = [Task(p, Path(out_root) / cls / p.name) for cls, p in items], []
+    return [Task(t.src, t.dst.with_name(t.dst.name + FEATURE_SUFFIX)) for t in tasks], failures
 
 
 def extract_features(input_root, out_root, options, ext=None, n_jobs=1):
@@ -132,9 +134,10 @@ def extract_features(input_root, out_root, options, ext=None, n_jobs=1):
         raise FeatureSetupError(f"--checkpoint {options.checkpoint} is a {mode} model but --mode is {options.mode}")
     if options.window < 0 or options.stride < 0:
         raise FeatureSetupError(f"--window {options.window} / --stride {options.stride}: must not be negative")
-    tasks = feature_tasks(input_root, out_root, ext)
+    tasks, failures = feature_tasks(input_root, out_root, ext)
     if not tasks:
         what = f"<class>/<video>.{ext} files" if ext else "<class>/<video> frame folders"
         raise FeatureSetupError(f"{input_root}: no {what}")
-    return run_batch(tasks, partial(write_features, options=options), skip=lambda dst: Path(dst).is_file(),
-                     n_jobs=n_jobs, desc="features", init=partial(load_network, options))
+    with exclusive_output(out_root, "extract_features"):  # a second run into OUT stops at once
+        return run_batch(tasks, partial(write_features, options=options), skip=lambda dst: Path(dst).is_file(),
+                         n_jobs=n_jobs, desc="features", init=partial(load_network, options), failures=failures)

@@ -4,6 +4,7 @@ Preprocessing follows DeepMind's Kinetics demo: RGB, short side 256, centre crop
 [-1, 1] after the network input step. Frames that are already crop-sized (DeepMind's sample GIFs are the preprocessed input)
 are not rescaled.
 """
+import math
 from pathlib import Path
 
 import numpy as np
@@ -14,13 +15,32 @@ from .loader.spatial_transforms import center_plan
 from .media import read_frames, resize_short_side
 
 
+def read_npy(path):
+    """A .npy array whose header is checked against the file size first: a malformed or enormous header
+    is an error naming the file, not a huge allocation or a crash inside NumPy."""
+    fmt = np.lib.format
+    try:
+        with open(path, "rb") as f:
+            version = fmt.read_magic(f)
+            shape, fortran, dtype = fmt._read_array_header(f, version)
+            data_start = f.tell()
+    except (ValueError, OSError, EOFError, SyntaxError) as exc:
+        raise ValueError(f"{path}: not a readable .npy array ({exc})") from None
+    need = math.prod(shape) * dtype.itemsize
+    have = Path(path).stat().st_size - data_start
+    if dtype.hasobject or have != need:
+        raise ValueError(f"{path}: the .npy header declares {shape} {dtype} ({need} bytes) but the file holds "
+                         f"{have} bytes of data")
+    return np.load(path, allow_pickle=False)
+
+
 def load_input(path, mode="rgb", resize=256, crop=224, num_frames=None):
     """The clip of a video, GIF, frame folder or .npy as (C, T, H, W): uint8 from frames (the network
     input contract, src/network_input.py), float32 as stored for a .npy (T, H, W, C) in [-1, 1]."""
     path = Path(path)
     channels = INPUT_CHANNELS[mode]
     if path.suffix.lower() == ".npy":
-        clip = np.load(path, allow_pickle=False)
+        clip = read_npy(path)
         if clip.ndim != 4 or clip.shape[-1] != channels:
             raise ValueError(f"{path}: expected an array (T, H, W, {channels}) for {mode}, got {clip.shape}")
         clip = clip.astype(np.float32).transpose(3, 0, 1, 2)
@@ -54,8 +74,12 @@ def two_stream_logits(rgb_clip, flow_clip, rgb_checkpoint, flow_checkpoint, arch
 
 
 def read_labels(path):
-    with open(path, encoding="utf-8") as f:
-        return [line.strip() for line in f if line.strip()]
+    """Class names, one per line (blank lines skipped)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"--labels {path}: cannot read it as UTF-8 text ({exc})") from None
+    return [line.strip() for line in text.splitlines() if line.strip()]
 
 
 def softmax(logits):

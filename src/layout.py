@@ -75,13 +75,19 @@ def rgb_frame_paths(folder):
 
 
 def contiguous_rgb_frames(folder):
-    """The rgb frame paths 1..n of a folder, or an error naming the first missing frame (a gap would
-    silently shift every later frame)."""
+    """The rgb frames 1..n of a folder, checked to run without a gap and to end where its `n_frames` says
+    (when it has one): a gap would silently shift every later frame. Errors name the first missing file."""
     paths = rgb_frame_paths(folder)
-    for k, path in enumerate(paths, 1):
-        if path.name != frame_name(k):
-            raise VideoReadError(frame_path(folder, k), f"missing (the folder has {len(paths)} rgb frames up to "
-                                                        f"{paths[-1].name})")
+    if not paths:
+        raise VideoReadError(folder, f"no {RGB_FRAME_PATTERN} frames")
+    numbers = [int(FRAME_RE.match(p.name).group(1)) for p in paths]
+    declared = read_n_frames(folder) if is_finished(folder) else None
+    missing = sorted(set(range(1, max(numbers[-1], declared or 0) + 1)) - set(numbers))
+    if missing:
+        said = f"n_frames says {declared}" if declared is not None else f"frames run to {paths[-1].name}"
+        raise VideoReadError(frame_path(folder, missing[0]), f"missing frame ({len(missing)} missing; {said})")
+    if declared is not None and numbers[-1] > declared:
+        raise VideoReadError(paths[-1], f"beyond n_frames ({declared}): frames and n_frames disagree")
     return paths
 
 

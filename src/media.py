@@ -69,12 +69,29 @@ def resize_short_side(rgb, size):
     return cv2.resize(rgb, (new_w, new_h), interpolation=interp)
 
 
+JPEG_END = b"\xff\xd9"
+
+
+def decode_image(path, flags=cv2.IMREAD_COLOR):
+    """cv2.imread that fails loudly, naming the file: missing, empty, cut short (a JPEG without its end
+    marker, which libjpeg would decode with a grey bottom part and only a warning) or undecodable."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise VideoReadError(path, f"missing or unreadable frame ({exc.strerror or exc})") from None
+    if not data:
+        raise VideoReadError(path, "empty file")
+    if Path(path).suffix.lower() in (".jpg", ".jpeg") and not data.rstrip(b"\0").endswith(JPEG_END):
+        raise VideoReadError(path, "truncated JPEG (no end marker)")
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+    if image is None:
+        raise VideoReadError(path, "not a decodable image")
+    return image
+
+
 def read_image_rgb(path):
     """One JPEG/PNG as an RGB uint8 array; a clear error naming the file when it cannot be decoded."""
-    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if img is None:
-        raise VideoReadError(path, "unreadable image")
-    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+    return cv2.cvtColor(decode_image(path, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 
 
 def read_frames(path):

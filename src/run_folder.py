@@ -26,10 +26,24 @@ def default_run_dir(save_dir, dataset, mode, device_id, distributed):
     return Path(save_dir) / f"{time.strftime('%Y%m%d_%H%M')}_{dataset}_{mode}_device{device_id}"
 
 
-def prepare(run_dir, overwrite):
-    """Create the run folder with parents; an existing non-empty one is an error unless --overwrite."""
+def holds_a_run(run_dir):
+    """True when the folder holds anything of a run (hidden files and an empty checkpoints/ do not count)."""
     run_dir = Path(run_dir)
-    if run_dir.exists() and any(run_dir.iterdir()) and not overwrite:
+    if not run_dir.is_dir():
+        return False
+    for entry in run_dir.iterdir():
+        if entry.name.startswith("."):
+            continue
+        if entry.name == CHECKPOINTS and entry.is_dir() and not any(entry.iterdir()):
+            continue
+        return True
+    return False
+
+
+def prepare(run_dir, overwrite):
+    """Create the run folder with parents; one that already holds a run is an error unless --overwrite."""
+    run_dir = Path(run_dir)
+    if holds_a_run(run_dir) and not overwrite:
         raise FileExistsError(f"run folder {run_dir} exists and is not empty: pass --resume to continue it, "
                               "--overwrite to write into it anyway, or another --run_dir")
     (run_dir / CHECKPOINTS).mkdir(parents=True, exist_ok=True)
@@ -75,10 +89,11 @@ def write_labels(run_dir, labels):
 
 
 def labels_beside(checkpoint):
-    """The labels.txt of the run folder a checkpoint belongs to (checkpoints/i3d-*.ckpt or best.ckpt), or None."""
+    """The labels.txt of the run folder a checkpoint belongs to (<run>/checkpoints/i3d-*.ckpt or
+    <run>/best.ckpt, a run folder being one with config.json), or None."""
     checkpoint = Path(checkpoint)
     for folder in (checkpoint.parent, checkpoint.parent.parent):
-        if (folder / LABELS).is_file():
+        if (folder / LABELS).is_file() and (folder / "config.json").is_file():
             return folder / LABELS
     return None
 

@@ -1,5 +1,6 @@
 """train.py's job in named steps: plan (flags final, resume resolved) -> data -> model -> restore -> callbacks -> fit."""
 import json
+import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -7,6 +8,7 @@ from pathlib import Path
 
 from . import datasets
 from .distributed import RankMismatch, check_same_start, local_device_id, setup_distribution
+from .atomic import exclusive_output
 from .errors import UserError
 from .run_folder import CHECKPOINTS, checkpoint_name, prepare, write_labels
 from .runtime import configure
@@ -294,14 +296,21 @@ def run(args, structural=()):
               "is already done")
         return 0
     data = build_data(plan)
-    if plan.resume_checkpoint is None:
-        prepare(plan.run_dir, args.overwrite)
-        write_labels(plan.run_dir, data.source.labels)
-    net, optimizer, schedule = build_model(plan, data.steps)
-    if plan.resume_checkpoint is not None:
-        restore(plan, net, optimizer, schedule, data.steps)
-    record_config(plan, data)
-    fit(plan, net, optimizer, data, build_callbacks(plan, net, data, schedule))
+    created = not plan.run_dir.exists()
+    with exclusive_output(plan.run_dir, "training run"):
+        try:  # a setup that fails leaves no folder behind that would block the next run
+            if plan.resume_checkpoint is None:
+                prepare(plan.run_dir, args.overwrite)
+                write_labels(plan.run_dir, data.source.labels)
+            net, optimizer, schedule = build_model(plan, data.steps)
+            if plan.resume_checkpoint is not None:
+                restore(plan, net, optimizer, schedule, data.steps)
+            record_config(plan, data)
+        except BaseException:
+            if created:
+                shutil.rmtree(plan.run_dir, ignore_errors=True)
+            raise
+        fit(plan, net, optimizer, data, build_callbacks(plan, net, data, schedule))
     print(f"total_time: {time.time() - start:.1f}")
     print("Finished training.", flush=True)
     if args.openI:

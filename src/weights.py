@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import UserError
 from .i3d import INCEPTION_CHANNELS, INCEPTION_UNITS, unit_table
 from .layout import INPUT_CHANNELS, mode_of_channels
 
@@ -38,7 +39,7 @@ MINDSPORE_STATE_PREFIXES = ("moment1.", "moment2.", "moments.", "accum.", "mean_
                             "current_iterator_step", "last_overflow_iterator_step", "epoch_num", "step_num")
 
 
-class ConversionError(ValueError):
+class ConversionError(UserError, ValueError):
     """A source that cannot become a complete checkpoint; the message lists every problem."""
 
 
@@ -157,6 +158,9 @@ def read_torch(path):
 def read_mindspore(path):
     import mindspore as ms
 
+    from .checkpoint import check_tensor_data
+
+    check_tensor_data(path, "--pretrained_path")
     return {k: v.asnumpy() for k, v in ms.load_checkpoint(str(path)).items() if not isinstance(v, str)}  # no record
 
 

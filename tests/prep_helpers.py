@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from src.atomic import LOCK_NAME
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -15,8 +17,9 @@ def run_tool(script, *args, timeout=120):
 
 
 def hidden_entries(root):
-    """Every name starting with '.' anywhere under root (temp folders/files must not survive a run)."""
-    return sorted(str(p) for p in Path(root).rglob(".*"))
+    """Every name starting with '.' anywhere under root (temp folders/files must not survive a run), except
+    the output folder's lock file."""
+    return sorted(str(p) for p in Path(root).rglob(".*") if p.name != LOCK_NAME)
 
 
 def finished_folders(root):

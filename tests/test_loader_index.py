@@ -33,8 +33,8 @@ def test_flow_tree_needs_x_and_y(tmp_path):
     (folder / "image_00003y.jpg").unlink()
     with pytest.raises(DatasetIndexError, match="image_00003y.jpg"):
         build_index(tmp_path / "flow", ann, "training", "flow")
-    # An rgb index on a flow tree says which file it expected.
-    with pytest.raises(DatasetIndexError, match=r"image_00003\.jpg"):
+    # An rgb index on a flow tree says which file it expected (the first one missing).
+    with pytest.raises(DatasetIndexError, match=r"image_00001\.jpg: missing.*an rgb clip in the wrong tree"):
         build_index(tmp_path / "flow", ann, "training", "rgb")
 
 
@@ -50,8 +50,8 @@ def _break(tmp_path, how):
         video.rmdir()
         return ann, str(video)
     if how == "too_few_frames":
-        (video / "n_frames").write_text("9")
-        return ann, str(video / "image_00009.jpg")
+        (video / "n_frames").write_text("9")  # the first frame that is not there is named
+        return ann, str(video / "image_00005.jpg")
     if how == "bad_n_frames":
         (video / "n_frames").write_text("many")
         return ann, str(video / "n_frames")

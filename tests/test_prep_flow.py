@@ -1,10 +1,14 @@
 """convert_rgb_to_flow with real TV-L1 on JPEG frames: known shift, quantisation, frame count, bad folders."""
 import cv2
 import numpy as np
+import pytest
 
+from frame_tree import write_rgb_video
 from prep_helpers import finished_folders, hidden_entries, run_tool
 from src.layout import dequantise_flow as dequantise, quantise_flow as quantise
+from src.prep.flow import flow_tasks, parse_shard, select_shard
 from src.prep.synthetic_media import shifted_sequence
+from src.prep.demo_data import render_video
 
 BOUND = 20.0
 STEP = 2 * BOUND / 255
@@ -47,7 +51,7 @@ def test_flow_tool_on_real_frames(tmp_path):
     result = run_tool("convert_rgb_to_flow.py", f"--rgb_path={rgb}", f"--flow_path={flow}", "--n_jobs", 2)
     assert result.returncode == 1
     assert "done 2, skipped 0 (already done), failed 2" in result.stdout
-    assert f"FAILED {rgb / 'move' / 'broken'}: {rgb / 'move' / 'broken' / 'image_00002.jpg'}: unreadable JPEG" in result.stdout
+    assert f"FAILED {rgb / 'move' / 'broken'}: {rgb / 'move' / 'broken' / 'image_00002.jpg'}: truncated JPEG (no end marker)" in result.stdout
     assert f"FAILED {rgb / 'move' / 'empty'}: no image_%05d.jpg frames" in result.stdout
     assert [p.name for p in finished_folders(flow)] == ["shift", "still"]
     assert hidden_entries(flow) == []
@@ -69,3 +73,91 @@ def test_flow_tool_on_real_frames(tmp_path):
 
     again = run_tool("convert_rgb_to_flow.py", f"--rgb_path={rgb}", f"--flow_path={flow}", "--n_jobs", 1)
     assert "done 0, skipped 2 (already done), failed 2" in again.stdout and again.returncode == 1
+
+
+BACKENDS = ["opencv", "torch"]
+
+
+def gap_and_truncation_tree(rgb):
+    """12-frame folders: one whole, one without frame 5, one whose frame 7 lost its last fifth, one whose
+    frame 3 is an empty file."""
+    for name in ("whole", "gap", "truncated", "zero"):
+        folder = rgb / "move" / name
+        write_frames(folder, shifted_sequence(40, 48, dx=1, dy=0, n=12))
+        (folder / "n_frames").write_text("12")
+    (rgb / "move" / "gap" / "image_00005.jpg").unlink()
+    cut = rgb / "move" / "truncated" / "image_00007.jpg"
+    cut.write_bytes(cut.read_bytes()[: cut.stat().st_size * 4 // 5])
+    (rgb / "move" / "zero" / "image_00003.jpg").write_bytes(b"")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_frames_must_line_up(tmp_path, backend):
+    """A missing frame or a truncated JPEG fails the video, naming the file (no flow across the gap)."""
+    rgb, flow = tmp_path / "rgb", tmp_path / "flow"
+    gap_and_truncation_tree(rgb)
+    result = run_tool("convert_rgb_to_flow.py", f"--rgb_path={rgb}", f"--flow_path={flow}", "--n_jobs", 1,
+                      "--backend", backend, *(["--device", "cpu"] if backend == "torch" else []), timeout=600)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "done 1, skipped 0 (already done), failed 3" in result.stdout
+    gap, cut, zero = (rgb / "move" / name for name in ("gap", "truncated", "zero"))
+    assert f"FAILED {gap}: {gap / 'image_00005.jpg'}: missing frame (1 missing; n_frames says 12)\n" in result.stdout
+    assert f"FAILED {cut}: {cut / 'image_00007.jpg'}: truncated JPEG (no end marker)\n" \
+        in result.stdout
+    assert f"FAILED {zero}: {zero / 'image_00003.jpg'}: empty file\n" in result.stdout
+    assert [p.name for p in finished_folders(flow)] == ["whole"]
+    assert hidden_entries(flow) == []
+
+
+def demo_like_tree(rgb):
+    """Demo-style videos (a textured square gliding over a texture) as frame folders with n_frames:
+    two sizes, so batches group pairs by size across videos, and a 1-frame video."""
+    rng = np.random.default_rng(0)
+    for v, (direction, size, n) in enumerate([((1, 0), (48, 64), 4), ((0, 1), (48, 64), 3),
+                                              ((-1, 0), (40, 56), 4), ((0, -1), (48, 64), 1)]):
+        frames = render_video(rng, direction, height=size[0], width=size[1], n_frames=n, speed=2.0)
+        write_rgb_video(rgb, "glide", f"v{v}", list(frames))
+
+
+def stored_levels(folder):
+    return {p.name: cv2.imread(str(p), cv2.IMREAD_GRAYSCALE).astype(int) for p in sorted(folder.glob("*.jpg"))}
+
+
+def test_torch_backend_finishes_a_tree_half_done_by_opencv(tmp_path):
+    """Shard 1/2 with OpenCV, the rest with `--backend torch --device cpu`: same files, same flow."""
+    rgb, flow, reference = tmp_path / "rgb", tmp_path / "flow", tmp_path / "flow_opencv"
+    demo_like_tree(rgb)
+    common = (f"--rgb_path={rgb}", "--n_jobs", 1)
+    half = run_tool("convert_rgb_to_flow.py", *common, f"--flow_path={flow}", "--backend", "opencv", "--shard", "1/2")
+    assert "done 2, skipped 0 (already done), failed 0" in half.stdout, half.stdout + half.stderr
+    assert [p.name for p in finished_folders(flow)] == ["v0", "v2"]
+
+    torch_args = ("--backend", "torch", "--device", "cpu", "--batch_pairs", 2)
+    estimate = run_tool("convert_rgb_to_flow.py", *common, f"--flow_path={flow}", *torch_args, "--estimate")
+    assert "2 videos to do (2 already done), 2 frame pairs" in estimate.stdout, estimate.stdout + estimate.stderr
+    assert "pairs/s with the torch TV-L1 on cpu" in estimate.stdout and "projected on 1 CPU worker(s)" in estimate.stdout
+
+    rest = run_tool("convert_rgb_to_flow.py", *common, f"--flow_path={flow}", *torch_args, timeout=600)
+    assert rest.returncode == 0 and "done 2, skipped 2 (already done), failed 0" in rest.stdout, rest.stdout + rest.stderr
+    assert [p.name for p in finished_folders(flow)] == ["v0", "v1", "v2", "v3"]
+    assert hidden_entries(flow) == []
+
+    run_tool("convert_rgb_to_flow.py", *common, f"--flow_path={reference}", "--backend", "opencv")
+    for video in ("v1", "v3"):  # written by the torch backend
+        ours, theirs = stored_levels(flow / "glide" / video), stored_levels(reference / "glide" / video)
+        assert ours.keys() == theirs.keys()
+        assert (flow / "glide" / video / "n_frames").read_text() == (reference / "glide" / video / "n_frames").read_text()
+        for name in ours:
+            assert np.mean(np.abs(ours[name] - theirs[name]) <= 1) >= 0.997, (video, name)
+
+
+def test_shards_split_the_videos_without_overlap(tmp_path):
+    rgb = tmp_path / "rgb"
+    demo_like_tree(rgb)
+    tasks = flow_tasks(rgb, tmp_path / "flow")
+    parts = [select_shard(tasks, parse_shard(f"{k}/3")) for k in (1, 2, 3)]
+    assert sorted(t.src for part in parts for t in part) == sorted(t.src for t in tasks)
+    assert parse_shard(None) is None
+    for bad in ("0/2", "3/2", "1-2", "a/b"):
+        with pytest.raises(ValueError, match="--shard"):
+            parse_shard(bad)

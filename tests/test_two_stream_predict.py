@@ -37,7 +37,7 @@ def made(tmp_path_factory):
     writer.release()
     for tool, args in (("generate_rgb_jpgs", (root / "videos", root / "rgb", "hmdb51", "--size", 48, "--n_jobs", 1)),
                        ("convert_rgb_to_flow.py", ("--rgb_path", root / "rgb", "--flow_path", root / "flow",
-                                                   "--n_jobs", 1))):
+                                                   "--n_jobs", 1, "--backend", "opencv"))):
         proc = run_tool(tool, *args)
         assert proc.returncode == 0, proc.stdout + proc.stderr
     for mode, seed in (("rgb", 1), ("flow", 2)):

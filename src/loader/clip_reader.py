@@ -9,23 +9,16 @@ import cv2
 import numpy as np
 
 from src.errors import VideoReadError
+from src.media import decode_image
 from src.layout import INPUT_CHANNELS, frame_path, mode_channels
 from src.loader.spatial_transforms import center_plan, invert_flow_x, random_plan, view_plans
-
-
-def _imread(path, flags):
-    """cv2.imread with an error that names the file (cv2 returns None silently)."""
-    image = cv2.imread(str(path), flags)
-    if image is None:
-        raise VideoReadError(path, "missing or unreadable frame")
-    return image
 
 
 def _decode_frame(video_dir, index, mode):
     """One frame as a list of uint8 images: [BGR image] for rgb, [x, y] grayscale for flow."""
     if mode == "rgb":
-        return [_imread(frame_path(video_dir, index), cv2.IMREAD_COLOR)]
-    return [_imread(frame_path(video_dir, index, c), cv2.IMREAD_GRAYSCALE) for c in mode_channels(mode)]
+        return [decode_image(frame_path(video_dir, index), cv2.IMREAD_COLOR)]
+    return [decode_image(frame_path(video_dir, index, c), cv2.IMREAD_GRAYSCALE) for c in mode_channels(mode)]
 
 
 def _store(buffer, slot, images, plan, mode):

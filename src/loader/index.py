@@ -4,12 +4,13 @@ Every inconsistency is an error that names the file, found once while the index 
 than in a worker process halfway through an epoch.
 """
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from src import layout
 from src.errors import UserError, VideoReadError
-from src.layout import frame_path, mode_channels
+from src.layout import mode_channels
 
 SUBSETS = ("training", "validation")
 
@@ -39,25 +40,45 @@ def read_n_frames(video_dir):
     return n
 
 
+def check_frames(video_dir, n_frames, channels, mode):
+    """Every frame 1..n_frames of every channel must be there (one directory listing per video): a gap
+    would otherwise surface as a failed read inside a data worker halfway through an epoch."""
+    present = set(os.listdir(video_dir))
+    for index in range(1, n_frames + 1):
+        for channel in channels:
+            name = layout.frame_name(index, channel)
+            if name not in present:
+                raise DatasetIndexError(f"{Path(video_dir) / name}: missing, but {Path(video_dir) / layout.N_FRAMES} "
+                                        f"says {n_frames} frames (incomplete extraction, or {'an' if mode == 'rgb' else 'a'} {mode} clip in the "
+                                        "wrong tree?)")
+
+
 def load_annotation(annotation_path):
     """Parse the annotation JSON and check its top-level schema; returns (labels, database)."""
     path = Path(annotation_path)
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise DatasetIndexError(f"{path}: annotation file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DatasetIndexError(f"{path}: cannot read it as UTF-8 text ({exc})") from None
     except json.JSONDecodeError as exc:
         raise DatasetIndexError(f"{path}: not valid JSON ({exc})") from None
     if not isinstance(data, dict) or "labels" not in data or "database" not in data:
         raise DatasetIndexError(f"{path}: expected an object with 'labels' and 'database'")
-    return list(data["labels"]), data["database"]
+    labels, database = data["labels"], data["database"]
+    if not isinstance(labels, list) or not all(isinstance(name, str) for name in labels):
+        raise DatasetIndexError(f"{path}: 'labels' must be a list of class names")
+    if not isinstance(database, dict) or not all(isinstance(entry, dict) for entry in database.values()):
+        raise DatasetIndexError(f"{path}: 'database' must map video ids to objects with 'subset' and 'annotations'")
+    return labels, database
 
 
 def build_index(video_path, annotation_path, subset, mode):
     """Samples of `subset` ('training' or 'validation') in JSON order, checked against the frame tree.
 
     Returns (samples, labels). The video of key K with label L is `<video_path>/<L>/<K>/`; it must
-    hold `n_frames` and the last frame it announces (a cheap check that extraction finished).
+    hold `n_frames` and every frame it announces.
     """
     if subset not in SUBSETS:
         raise ValueError(f"subset must be one of {SUBSETS}, got {subset!r}")
@@ -73,18 +94,14 @@ def build_index(video_path, annotation_path, subset, mode):
             label_name = entry["annotations"]["label"]
         except (KeyError, TypeError):
             raise DatasetIndexError(f"{annotation_path}: entry {key!r} has no annotations.label") from None
-        if label_name not in label_ids:
+        if not isinstance(label_name, str) or label_name not in label_ids:
             raise DatasetIndexError(f"{annotation_path}: entry {key!r} has label {label_name!r}, "
                                     f"which is not in 'labels'")
         video_dir = layout.video_folder(root, label_name, key)
         if not video_dir.is_dir():
             raise DatasetIndexError(f"{video_dir}: video folder missing (listed in {annotation_path})")
         n_frames = read_n_frames(video_dir)
-        for channel in channels:
-            last = frame_path(video_dir, n_frames, channel)
-            if not last.is_file():
-                raise DatasetIndexError(f"{last}: missing, but {video_dir / layout.N_FRAMES} says {n_frames} "
-                                        f"frames (incomplete extraction, or a {mode} clip in the wrong tree?)")
+        check_frames(video_dir, n_frames, channels, mode)
         samples.append(Sample(str(video_dir), key, label_ids[label_name], n_frames))
     if not samples:
         raise DatasetIndexError(f"{annotation_path}: no videos with subset {subset!r}")

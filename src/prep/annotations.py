@@ -22,7 +22,12 @@ HMDB_SUBSET = {"1": "training", "2": "validation"}  # id 0 = not used in this sp
 
 def read_lines(path):
     """Non-empty lines with line ends (LF or CRLF) and surrounding spaces removed."""
-    text = Path(path).read_text(encoding="utf-8")
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: cannot read it as UTF-8 text ({exc})") from None
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 

@@ -5,18 +5,22 @@ so a video of n rgb frames gets n flow frames (a 1-frame video gets a single zer
 Each component is clipped to +-bound and stored as a uint8 JPEG: round((f + bound) * 255 / (2 bound)),
 `image_%05dx.jpg` (horizontal) and `image_%05dy.jpg` (vertical), as the original's loader expects.
 """
-import shutil
 import time
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from src.atomic import exclusive_output
 from src.errors import VideoReadError
-from src.layout import (FLOW_BOUND, RGB_FRAME_PATTERN, contiguous_rgb_frames, flow_names, is_finished, quantise_flow,
-                        rgb_frame_paths, write_n_frames)
+from src.layout import (FLOW_BOUND, contiguous_rgb_frames, flow_names, is_finished, quantise_flow, rgb_frame_paths,
+                        write_n_frames)
+from src.media import decode_image
 from src.prep.jobs import Task, build_folder, resolve_jobs, run_batch, walk_items
+
+BACKENDS = ("auto", "opencv", "torch")
 _TVL1 = None  # one per process, reused for every pair
 
 
@@ -28,10 +32,13 @@ def tvl1():
 
 
 def read_gray(path):
-    img = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-    if img is None:
-        raise VideoReadError(path, "unreadable JPEG")
-    return img
+    """A frame as grey uint8; an empty, undecodable or truncated JPEG is an error naming the file."""
+    return decode_image(path, cv2.IMREAD_GRAYSCALE)
+
+
+def frame_paths(rgb_dir):
+    """The frames of a folder, checked to run 1..n without a gap: flow k must be frame k -> k+1."""
+    return contiguous_rgb_frames(rgb_dir)
 
 
 def encode_flow(flow, bound):
@@ -46,29 +53,49 @@ def encode_flow(flow, bound):
     return encoded
 
 
-def write_flow(folder, k, flow, bound):
-    for name, data in zip(flow_names(k), encode_flow(flow, bound)):
+def write_encoded(folder, k, encoded):
+    for name, data in zip(flow_names(k), encoded):
         (Path(folder) / name).write_bytes(data)
+
+
+def write_flow(folder, k, flow, bound):
+    write_encoded(folder, k, encode_flow(flow, bound))
+
+
+def _same_size(path, cur, prev):
+    if cur.shape != prev.shape:
+        raise VideoReadError(path, f"frame size {cur.shape[::-1]} differs from the previous frame's {prev.shape[::-1]}")
+    return cur
 
 
 def _frame_pairs(paths):
     """Yield (k, frame k, frame k+1) as grayscale, reading each JPEG once; sizes must agree."""
     prev = read_gray(paths[0])
     for k, path in enumerate(paths[1:], 1):
-        cur = read_gray(path)
-        if cur.shape != prev.shape:
-            raise VideoReadError(path, f"frame size {cur.shape[::-1]} differs from the previous frame's {prev.shape[::-1]}")
+        cur = _same_size(path, read_gray(path), prev)
         yield k, prev, cur
         prev = cur
+
+
+def read_video_gray(rgb_dir, max_frames=None):
+    """Every frame of a frame folder as grey uint8, checked as compute_flow checks them (the torch backend
+    decodes whole videos ahead of the device)."""
+    paths = frame_paths(rgb_dir)[:max_frames]
+    frames = [read_gray(paths[0])]
+    frames.extend(_same_size(path, read_gray(path), frames[0]) for path in paths[1:])
+    return frames
+
+
+def flow_file_numbers(k, n):
+    """Flow frame k of an n-frame video is also stored as frame n when it is the last pair (k = n - 1)."""
+    return (k, n) if k == n - 1 else (k,)
 
 
 def compute_flow(rgb_dir, dst, bound=FLOW_BOUND):
     """TV-L1 flow of the frame folder rgb_dir into the flow folder dst; returns the frame count."""
 
     def fill(tmp):
-        paths = contiguous_rgb_frames(rgb_dir)
-        if not paths:
-            raise VideoReadError(rgb_dir, f"no {RGB_FRAME_PATTERN} frames")
+        paths = frame_paths(rgb_dir)
         n = len(paths)
         if n == 1:
             shape = read_gray(paths[0]).shape
@@ -76,9 +103,9 @@ def compute_flow(rgb_dir, dst, bound=FLOW_BOUND):
             write_n_frames(tmp, 1)
             return 1
         for k, prev, cur in _frame_pairs(paths):
-            write_flow(tmp, k, tvl1().calc(prev, cur, None), bound)
-        for src, dst_name in zip(flow_names(n - 1), flow_names(n)):
-            shutil.copyfile(tmp / src, tmp / dst_name)
+            encoded = encode_flow(tvl1().calc(prev, cur, None), bound)
+            for number in flow_file_numbers(k, n):
+                write_encoded(tmp, number, encoded)
         write_n_frames(tmp, n)
         return n
 
@@ -95,18 +122,88 @@ def flow_tasks(rgb_root, flow_root):
     return [Task(p, Path(flow_root) / cls / p.name) for cls, p in items]
 
 
-def convert_rgb_to_flow(rgb_root, flow_root, n_jobs=1, bound=FLOW_BOUND):
-    tasks = flow_tasks(rgb_root, flow_root)
+@dataclass(frozen=True)
+class Backend:
+    """Which TV-L1 computes the flow: OpenCV's (one process per core) or ours in torch on `devices`."""
+
+    name: str = "opencv"
+    devices: tuple = ()
+    batch_pairs: int = 0
+
+
+def resolve_backend(name="auto", device=None, batch_pairs=None):
+    """--backend/--device/--batch_pairs -> Backend. auto: torch on the GPU when torch sees one (or when
+    --device is given), else OpenCV."""
+    if name not in BACKENDS:
+        raise ValueError(f"--backend must be one of {', '.join(BACKENDS)}, got {name!r}")
+    if name == "opencv":
+        if device:
+            raise ValueError("--device applies to --backend torch only")
+        return Backend()
+    import torch
+
+    gpus = torch.cuda.device_count()
+    if name == "auto" and not device and not gpus:
+        return Backend()
+    devices = []
+    for text in (device or ("cuda" if gpus else "cpu")).split(","):
+        try:
+            dev = torch.device(text.strip())
+        except RuntimeError as exc:
+            raise ValueError(f"--device {text!r}: {exc}") from None
+        if dev.type == "cuda" and (dev.index or 0) >= gpus:
+            raise ValueError(f"--device {text!r}: torch sees {gpus} GPU(s) here")
+        devices.append(str(dev))
+    if batch_pairs is not None and batch_pairs < 1:
+        raise ValueError(f"--batch_pairs must be at least 1, got {batch_pairs}")
+    default_batch = 64 if any(d.startswith("cuda") for d in devices) else 8
+    return Backend("torch", tuple(devices), batch_pairs or default_batch)
+
+
+def parse_shard(text):
+    """'K/N' (1 <= K <= N) -> (K, N); None stays None."""
+    if text is None:
+        return None
+    k, sep, n = text.partition("/")
+    if not (sep and k.isdigit() and n.isdigit() and 1 <= int(k) <= int(n)):
+        raise ValueError(f"--shard must be K/N with 1 <= K <= N (e.g. 3/8), got {text!r}")
+    return int(k), int(n)
+
+
+def select_shard(tasks, shard):
+    """Shard K of N: every N-th video of the sorted list from the K-th on; N shards cover it exactly once,
+    whatever each machine has already finished."""
+    if shard is None:
+        return tasks
+    k, n = shard
+    return tasks[k - 1::n]
+
+
+def flow_run_tasks(rgb_root, flow_root, shard=None):
+    tasks = select_shard(flow_tasks(rgb_root, flow_root), shard)
     if not tasks:
-        raise FileNotFoundError(f"no <class>/<video> frame folders under {rgb_root}")
-    return run_batch(tasks, partial(_flow_task, bound=bound), skip=is_finished, n_jobs=n_jobs, desc="flow",
-                     init=tvl1)
+        raise FileNotFoundError(f"no <class>/<video> frame folders under {rgb_root}"
+                                + (f" in shard {shard[0]}/{shard[1]}" if shard else ""))
+    return tasks
+
+
+def convert_rgb_to_flow(rgb_root, flow_root, n_jobs=1, bound=FLOW_BOUND, backend=Backend(), shard=None):
+    """Flow of every frame folder (of this shard) not finished yet; returns the Summary. n_jobs: OpenCV
+    worker processes, or the torch backend's decode/encode threads."""
+    tasks = flow_run_tasks(rgb_root, flow_root, shard)
+    with exclusive_output(flow_root, "convert_rgb_to_flow"):
+        if backend.name == "torch":
+            from src.prep.flow_torch import run_torch_flow
+
+            return run_torch_flow(tasks, bound, backend.devices, backend.batch_pairs, resolve_jobs(n_jobs))
+        return run_batch(tasks, partial(_flow_task, bound=bound), skip=is_finished, n_jobs=n_jobs, desc="flow",
+                         init=tvl1)
 
 
 def measure_pair_rate(rgb_dir, bound=FLOW_BOUND, max_pairs=3):
     """Pairs per second on one core for real frames (read, TV-L1, quantise, JPEG-encode), and the pair count."""
     cv2.setNumThreads(1)
-    pairs = _frame_pairs(rgb_frame_paths(rgb_dir)[: max_pairs + 1])
+    pairs = _frame_pairs(frame_paths(rgb_dir)[: max_pairs + 1])
     start = time.perf_counter()
     done = 0
     for _, prev, cur in pairs:
@@ -122,9 +219,9 @@ def format_duration(seconds):
     return f"{days}d {text}" if days else text
 
 
-def estimate(rgb_root, flow_root, n_jobs=1, bound=FLOW_BOUND):
+def estimate(rgb_root, flow_root, n_jobs=1, bound=FLOW_BOUND, backend=Backend(), shard=None):
     """Print the frame pairs still to do and the projected time at the rate measured here; writes nothing."""
-    tasks = flow_tasks(rgb_root, flow_root)
+    tasks = flow_run_tasks(rgb_root, flow_root, shard)
     todo = [t for t in tasks if not is_finished(t.dst)]
     counts = [len(rgb_frame_paths(t.src)) for t in todo]
     pairs = sum(max(n - 1, 0) for n in counts)
@@ -132,13 +229,25 @@ def estimate(rgb_root, flow_root, n_jobs=1, bound=FLOW_BOUND):
     print(f"{len(todo)} videos to do ({len(tasks) - len(todo)} already done), {pairs} frame pairs")
     for sample in (t.src for t, n in zip(todo, counts) if n >= 2):
         try:
-            rate, measured = measure_pair_rate(sample, bound)
-            size = "x".join(map(str, read_gray(rgb_frame_paths(sample)[0]).shape[::-1]))
+            if backend.name == "torch":
+                from src.prep.flow_torch import measure_torch_rate
+
+                rate, measured = measure_torch_rate(sample, backend.devices[0], backend.batch_pairs)
+            else:
+                rate, measured = measure_pair_rate(sample, bound)
+            size = "x".join(map(str, read_gray(frame_paths(sample)[0]).shape[::-1]))
             break
         except VideoReadError as exc:  # an unreadable JPEG: the real run will list it; measure elsewhere
             print(f"cannot measure on {exc}")
     else:
         print("nothing to measure: no readable video left with 2 or more frames")
+        return 0
+    if backend.name == "torch":
+        workers = n_jobs if backend.devices == ("cpu",) else len(backend.devices)
+        print(f"measured {rate:.2f} pairs/s with the torch TV-L1 on {backend.devices[0]} "
+              f"({measured} pairs of {sample}, {size}, batch {measured})")
+        print(f"projected on {workers} {'CPU worker' if backend.devices == ('cpu',) else 'device'}(s): "
+              f"{format_duration(pairs / rate / workers)} (assumes the same rate on each)")
         return 0
     print(f"measured {rate:.2f} pairs/s on one core ({measured} pairs of {sample}, {size})")
     print(f"projected with {n_jobs} workers: {format_duration(pairs / rate / n_jobs)} "

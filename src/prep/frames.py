@@ -8,6 +8,7 @@ from pathlib import Path
 
 import cv2
 
+from src.atomic import exclusive_output
 from src.errors import VideoReadError
 from src.layout import frame_name, is_finished, write_n_frames
 from src.media import iter_video_frames, resize_short_side
@@ -96,17 +97,28 @@ def _extract_task(task, **options):
 
 
 def video_tasks(src_root, dst_root, ext):
-    """A task for every `<src_root>/<class>/<name>.<ext>` (extension matched case-insensitively)."""
+    """(tasks, failures): a task for every `<src_root>/<class>/<name>.<ext>` (extension matched
+    case-insensitively). Videos whose output folders would be the same (`a.avi` and `a.AVI`) would
+    overwrite each other: the first keeps it, the others are failures naming it."""
     suffix = "." + ext.lower().lstrip(".")
     items = walk_items(src_root, lambda p: p.is_file() and p.suffix.lower() == suffix)
-    return [Task(p, Path(dst_root) / cls / p.stem) for cls, p in items]
+    tasks, failures, owner = [], [], {}
+    for cls, path in items:
+        dst = Path(dst_root) / cls / path.stem
+        if dst in owner:
+            failures.append((str(path), f"same output folder {dst} as {owner[dst]}; rename one of them"))
+            continue
+        owner[dst] = path
+        tasks.append(Task(path, dst))
+    return tasks, failures
 
 
 def generate_rgb_jpgs(src_root, dst_root, ext="avi", n_jobs=1, size=240, quality=JPEG_QUALITY,
                       allow_truncated=False, fps=-1):
     """Every video under src_root -> frame folders under dst_root; returns the Summary."""
-    tasks = video_tasks(src_root, dst_root, ext)
+    tasks, failures = video_tasks(src_root, dst_root, ext)
     if not tasks:
         raise FileNotFoundError(f"no <class>/<video>.{ext} files under {src_root}")
     work = partial(_extract_task, size=size, quality=quality, allow_truncated=allow_truncated, fps=fps)
-    return run_batch(tasks, work, skip=is_finished, n_jobs=n_jobs, desc="frames")
+    with exclusive_output(dst_root, "generate_rgb_jpgs"):
+        return run_batch(tasks, work, skip=is_finished, n_jobs=n_jobs, desc="frames", failures=failures)

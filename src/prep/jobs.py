@@ -9,6 +9,7 @@ import os
 import shutil
 import signal
 import sys
+import threading
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -100,19 +101,30 @@ def remove_partials(*dsts):
                     shutil.rmtree(p, ignore_errors=True)
 
 
-def build_folder(dst, fill):
-    """Produce the folder `dst` all at once: fill(tmp) writes everything into a hidden temp folder (its
-    completion marker last) and returns a result, then the folder is renamed to `dst`. A crash leaves only
-    the temp folder, which the next run deletes."""
+def open_folder(dst):
+    """The hidden temp folder that becomes `dst` (any leftover of an earlier run is deleted first)."""
     dst = Path(dst)
     remove_partials(dst)
     tmp = partial_path(dst)
     tmp.mkdir(parents=True)
+    return tmp
+
+
+def close_folder(tmp, dst):
+    """Rename the finished temp folder (its completion marker written last) to `dst`."""
+    if Path(dst).exists():  # an unfinished folder (older run or the original's tools)
+        shutil.rmtree(dst)
+    os.replace(tmp, dst)
+
+
+def build_folder(dst, fill):
+    """Produce the folder `dst` all at once: fill(tmp) writes everything into a hidden temp folder (its
+    completion marker last) and returns a result, then the folder is renamed to `dst`. A crash leaves only
+    the temp folder, which the next run deletes."""
+    tmp = open_folder(dst)
     try:
         result = fill(tmp)
-        if dst.exists():  # an unfinished folder (older run or the original's tools)
-            shutil.rmtree(dst)
-        os.replace(tmp, dst)
+        close_folder(tmp, dst)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -139,61 +151,82 @@ def _attempt(work, task):
     """Run one task; (task, status, reason): status 'done', 'skipped' (work returned False) or 'failed'."""
     try:
         result = work(task)
-    except VideoReadError as exc:  # name the file inside the item when it is not the item itself
-        return task, "failed", exc.reason if exc.path == str(task.src) else f"{exc.path}: {exc.reason}"
     except Exception as exc:  # noqa: BLE001 - one bad item must not stop the batch; it is reported
-        return task, "failed", f"{type(exc).__name__}: {exc}"
+        return task, "failed", failure_reason(task, exc)
     return task, ("skipped" if result is False else "done"), None
 
 
-def run_batch(tasks, work, *, skip, n_jobs=1, desc="videos", init=None):
+def failure_reason(task, exc):
+    """The line listed for a failed task: a VideoReadError names the file inside the item when it is not
+    the item itself; anything else gives its type and message."""
+    if isinstance(exc, VideoReadError):
+        return exc.reason if exc.path == str(task.src) else f"{exc.path}: {exc.reason}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+class Progress:
+    """The summary and progress bar of one batch: finished outputs are skipped up front, then every
+    started task is recorded once (thread-safe) as done, skipped or failed. `failures`: (path, reason)
+    of items refused before the batch, listed with the others."""
+
+    def __init__(self, tasks, desc, skip, failures=()):
+        self.summary = Summary(failures=list(failures))
+        self.todo = []
+        for task in tasks:
+            if skip is not None and skip(task.dst):
+                self.summary.skipped += 1
+            else:
+                self.todo.append(task)
+        self.pending = set(self.todo)
+        self.lock = threading.Lock()
+        self.bar = tqdm(total=len(self.todo), desc=desc, unit="video", dynamic_ncols=True, file=sys.stderr)
+
+    def record(self, task, status, reason=None):
+        with self.lock:
+            self.pending.discard(task)
+            if status == "failed":
+                self.summary.failures.append((str(task.src), reason))
+                self.bar.set_postfix(failed=len(self.summary.failures))
+            elif status == "skipped":
+                self.summary.skipped += 1
+            else:
+                self.summary.done += 1
+            self.bar.update(1)
+
+    def interrupted(self):
+        """Ctrl-C: the outputs still pending lose their temp folders; the summary says how to resume."""
+        self.summary.interrupted = True
+        remove_partials(*(t.dst for t in self.pending))
+
+    def close(self):
+        self.bar.close()
+        self.summary.failures.sort()
+        return self.summary
+
+
+def run_batch(tasks, work, *, skip, n_jobs=1, desc="videos", init=None, failures=()):
     """Run work(task) for every task whose output is not finished yet; returns the Summary.
 
     `skip(task.dst)` true -> counted as skipped without starting it (pass skip=None to start every task;
     work may then return False to say it found nothing to do)."""
-    summary = Summary()
-    todo = []
-    for task in tasks:
-        if skip is not None and skip(task.dst):
-            summary.skipped += 1
-        else:
-            todo.append(task)
+    progress = Progress(tasks, desc, skip, failures)
+    todo = progress.todo
     n_jobs = min(resolve_jobs(n_jobs), max(len(todo), 1))
-    bar = tqdm(total=len(todo), desc=desc, unit="video", dynamic_ncols=True, file=sys.stderr)
-
-    pending = set(todo)
-
-    def record(task, status, reason):
-        pending.discard(task)
-        if status == "failed":
-            summary.failures.append((str(task.src), reason))
-            bar.set_postfix(failed=len(summary.failures))
-        elif status == "skipped":
-            summary.skipped += 1
-        else:
-            summary.done += 1
-        bar.update(1)
-
     pool = None
     try:
         if n_jobs <= 1:
             _prepare_process(init)
             for task in todo:
-                record(*_attempt(work, task))
+                progress.record(*_attempt(work, task))
         else:
             ctx = multiprocessing.get_context("spawn")  # no forked OpenCV thread state
             pool = ctx.Pool(n_jobs, initializer=_pool_worker_init, initargs=(init,))
             for result in pool.imap_unordered(partial(_attempt, work), todo):
-                record(*result)
+                progress.record(*result)
             pool.close()
             pool.join()
     except KeyboardInterrupt:
-        summary.interrupted = True
         if pool is not None:
             pool.terminate()
-            remove_partials(*(t.dst for t in pending))  # what the killed workers had half-written
-    finally:
-        bar.close()
-    summary.failures.sort()
-    return summary
-
+        progress.interrupted()  # removes what the killed workers had half-written
+    return progress.close()

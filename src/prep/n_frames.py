@@ -3,6 +3,7 @@
 A flow frame is two files (x and y), so files are not simply counted: rgb and flow frames are told
 apart and the indices must run 1..n without a gap.
 """
+from src.atomic import exclusive_output
 from src.errors import VideoReadError
 from src.layout import count_frames, read_n_frames, write_n_frames
 from src.prep.jobs import Task, run_batch, walk_items
@@ -28,4 +29,5 @@ def generate_n_frames(root, n_jobs=1):
     tasks = [Task(p, p) for _, p in walk_items(root, lambda p: p.is_dir())]
     if not tasks:
         raise FileNotFoundError(f"no <class>/<video> folders under {root}")
-    return run_batch(tasks, _update_task, n_jobs=n_jobs, desc="n_frames", skip=None)
+    with exclusive_output(root, "generate_n_frames"):
+        return run_batch(tasks, _update_task, n_jobs=n_jobs, desc="n_frames", skip=None)
