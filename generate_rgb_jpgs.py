@@ -4,7 +4,7 @@ import sys
 
 from src.prep.jobs import add_jobs_arg, run_cli
 from src import datasets
-from src.prep.frames import generate_rgb_jpgs
+from src.prep.frames import JPEG_QUALITY, generate_rgb_jpgs
 from src.flag_types import jpeg_quality, positive_int
 
 
@@ -19,7 +19,7 @@ def main(argv=None):
     parser.add_argument("--ext", default=None, help="video file extension (default: avi for both datasets)")
     parser.add_argument("--fps", type=float, default=-1,
                         help="resample to this frame rate (nearest frame repeated or dropped); -1 keeps the video's")
-    parser.add_argument("--quality", type=jpeg_quality, default=95, help="JPEG quality")
+    parser.add_argument("--quality", type=jpeg_quality, default=JPEG_QUALITY, help="JPEG quality")
     parser.add_argument("--allow_truncated", action="store_true",
                         help="keep the decodable frames of a video that has fewer than its header declares")
     args = parser.parse_args(argv)

@@ -143,6 +143,11 @@ def eval_parser():
     p.add_argument("--annotation_path_joint_flow", default=None, help="flow annotation JSON (joint mode)")
     p.add_argument("--test_sample_duration", type=non_negative_int, default=64,
                    help="frames of the centred window; 0 = the whole video (logits averaged by the head)")
+    p.add_argument("--num_clips", type=positive_int, default=1,
+                   help="multi-view testing: N windows of --test_sample_duration frames spread evenly over each "
+                        "video (1 = the centred window); the video's logits are the mean over its views")
+    p.add_argument("--num_crops", type=int, default=1, choices=(1, 3),
+                   help="1 = centre crop; 3 = left/centre/right (top/centre/bottom for portrait frames)")
     p.add_argument("--num_val_samples", type=int, default=1, help="(kept for compatibility; unused)")
     p.add_argument("--output_dir", default=None,
                    help="where predictions (CSV, JSON) and the confusion matrix (PNG) go "

@@ -5,6 +5,7 @@ import sys
 import time
 from pathlib import Path
 
+from .atomic import write_text_atomic
 from .errors import UserError
 from .runtime import configure
 
@@ -76,7 +77,7 @@ def evaluate_stream(args, stream, ckpt, video_path, annotation_path):
 
     forward, num_classes, record = load_model(args, stream, ckpt)
     source = ClipDataset(video_path, annotation_path, stream, args.subset, False, args.test_sample_duration,
-                         args.spatial_size, args.seed)
+                         args.spatial_size, args.seed, num_clips=args.num_clips, num_crops=args.num_crops)
     if len(source.labels) != num_classes:
         raise EvalSetupError(f"{annotation_path} has {len(source.labels)} classes but --{stream}_path {ckpt} has "
                              f"{num_classes}")
@@ -84,22 +85,49 @@ def evaluate_stream(args, stream, ckpt, video_path, annotation_path):
         check_class_names(record, source.labels, ckpt, f"--{stream}_path", annotation_path)
     print(f"checkpoint: {ckpt}")
     print(f"Found {len(source)} {args.subset} examples")
-    print(f"total steps: {-(-len(source) // args.batch_size) if args.test_sample_duration else len(source)}")
+    one_by_one = not args.test_sample_duration or source.views > 1  # whole videos and view stacks: one per step
+    print(f"total steps: {len(source) if one_by_one else -(-len(source) // args.batch_size)}")
     print("running evaluation", flush=True)
     on_batch = None if args.test_mode == "joint" else (lambda i, lg, lb: print(step_line(i, lg, lb), flush=True))
     return predict_logits(forward, source, args.batch_size, args.num_workers, on_batch=on_batch), source.labels
 
 
 def report(args, name, result, class_names, out_dir):
+    from .confusion import most_confused
     from .metrics import accuracy_figures
-    from .report import confusion_png, write_predictions
+    from .report import write_confusion, write_predictions
 
     ids, logits, labels = result
     figures = accuracy_figures(logits, labels, len(class_names))
     write_predictions(out_dir, name, ids, logits, labels, class_names)
-    confusion_png(figures["confusion"], class_names, Path(out_dir) / f"{name}_confusion.png",
-                  f"{args.dataset} {name}: top-1 {figures['top1']:.3f}")
+    write_confusion(out_dir, name, figures["confusion"], class_names,
+                    f"{args.dataset} {name}: top-1 {figures['top1']:.3f} ({figures['videos']} videos)")
+    figures["most_confused"] = most_confused(figures["confusion"], class_names, k=10)
     return figures
+
+
+def print_most_confused(name, pairs):
+    if pairs:
+        print(f"{name} most confused (truth -> predicted, videos):")
+        for pair in pairs:
+            print(f"  {pair['truth']} -> {pair['predicted']}: {pair['count']}")
+
+
+def protocol_text(args):
+    """What ran, in words: e.g. "centred 64 frames, centre crop 224" or "10 clips x 3 crops of 64 frames, crop 224"."""
+    duration, clips, crops, size = args.test_sample_duration, args.num_clips, args.num_crops, args.spatial_size
+    if clips == 1 and crops == 1:
+        return f"{'whole video' if duration == 0 else f'centred {duration} frames'}, centre crop {size}"
+    crop_text = f"{crops} crop{'s' if crops > 1 else ''}"
+    if duration == 0:
+        return f"whole video x {crop_text}, crop {size}"
+    return f"{clips} clip{'s' if clips > 1 else ''} x {crop_text} of {duration} frames, crop {size}"
+
+
+def check_protocol(args):
+    if args.num_clips > 1 and args.test_sample_duration == 0:
+        raise EvalSetupError(f"--num_clips {args.num_clips} needs --test_sample_duration > 0 (0 = the whole video "
+                             "is already one clip covering everything)")
 
 
 def joint_lines(args, results, summary):
@@ -124,6 +152,7 @@ def run(args):
     from .metrics import fuse
 
     start = time.time()
+    check_protocol(args)
     configure(args.device_target, args.context, args.device_id, args.seed)
     if args.openI:
         from .openi import stage_eval
@@ -152,10 +181,11 @@ def run(args):
             print(f"{name} accuracy: {figures['top1']}")
         print(f"{name} top-5 accuracy: {figures['top5']:.4f}, mean per-class accuracy: "
               f"{figures['mean_class_accuracy']:.4f} ({figures['videos']} videos)")
+        print_most_confused(name, figures["most_confused"])
         del figures["confusion"]
-    protocol = "whole video" if args.test_sample_duration == 0 else f"centred {args.test_sample_duration} frames"
-    summary["protocol"] = f"{protocol}, centre crop {args.spatial_size}"
-    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+    summary["protocol"] = protocol_text(args)
+    print(f"protocol: {summary['protocol']}")
+    write_text_atomic(out_dir / "summary.json", json.dumps(summary, indent=2))
     if args.openI:
         from .openi import write_eval_log
         name = "joint" if args.test_mode == "joint" else args.test_mode

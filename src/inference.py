@@ -55,6 +55,24 @@ def load_input(path, mode="rgb", resize=256, crop=224, num_frames=None):
     return clip[:, :num_frames] if num_frames else clip
 
 
+def two_stream_logits(rgb_clip, flow_clip, rgb_checkpoint, flow_checkpoint, arch=None, head=None):
+    """({"rgb", "flow", "joint"} logits of one video, {"rgb", "flow"} checkpoint records): each stream's
+    network on its clip, joint = their sum (late fusion, as eval.py --test_mode joint)."""
+    from .checkpoint import CheckpointError, load_recorded
+    from .network_input import to_batch
+    from .video_logits import network_forward
+
+    logits, records = {}, {}
+    for stream, clip, path in (("rgb", rgb_clip, rgb_checkpoint), ("flow", flow_clip, flow_checkpoint)):
+        net, records[stream] = load_recorded(path, f"--{stream}_checkpoint", mode=stream, arch=arch, head=head)
+        logits[stream] = network_forward(net)(to_batch(clip))[0]
+    if logits["rgb"].shape != logits["flow"].shape:
+        raise CheckpointError(f"--rgb_checkpoint {rgb_checkpoint} has {logits['rgb'].shape[0]} classes but "
+                              f"--flow_checkpoint {flow_checkpoint} has {logits['flow'].shape[0]}")
+    logits["joint"] = logits["rgb"] + logits["flow"]
+    return logits, records
+
+
 def read_labels(path):
     """Class names, one per line (blank lines skipped)."""
     try:

@@ -16,7 +16,10 @@ from mindspore.train import Callback
 
 from .checkpoint import save_checkpoint_atomic
 from .atomic import write_text_atomic
+from .lr_schedule import epoch_lr
+from .metrics import accuracy_figures
 from .run_folder import checkpoint_name, checkpoints_in
+from .run_history import MetricsHistory
 
 
 class NonFiniteLoss(RuntimeError):
@@ -81,7 +84,8 @@ class TrainLogger(Callback):
 
     def on_train_epoch_end(self, run_context):
         cb = run_context.original_args()
-        elapsed_ms = (time.time() - self.epoch_start) * 1000
+        self.epoch_seconds = time.time() - self.epoch_start
+        elapsed_ms = self.epoch_seconds * 1000
         self.losses.append(float(np.mean(self.epoch_losses)))
         print(epoch_lines(cb.cur_epoch_num, self.steps_per_epoch, self.last_loss, elapsed_ms), flush=True)
         # ours after the original's pair, never between them: the last step's loss is one sample
@@ -125,6 +129,7 @@ class HeldOutValidation(Callback):
         self.batch_size = batch_size
         self.evaluate = evaluate
         self.best = -1.0
+        self.last = None  # the latest epoch's accuracy figures
         best_file = self.run_dir / "best.json"
         if best_file.exists():  # resumed run: keep competing against the earlier best
             self.best = json.loads(best_file.read_text())["accuracy"]
@@ -132,7 +137,8 @@ class HeldOutValidation(Callback):
     def on_train_epoch_end(self, run_context):
         cb = run_context.original_args()
         _, logits, labels = self.evaluate(self.net, self.source, self.batch_size)  # leaves the net in eval mode
-        acc = float((logits.argmax(axis=1) == labels).mean())
+        self.last = accuracy_figures(logits, labels, len(self.source.labels))
+        acc = self.last["top1"]
         self.net.set_train(True)
         improved = acc > self.best
         print(f"validation (held-out training videos, {len(labels)}): epoch {cb.cur_epoch_num} "
@@ -142,6 +148,30 @@ class HeldOutValidation(Callback):
             save_checkpoint_atomic(self.net, self.run_dir / "best.ckpt", self.record)
             write_text_atomic(self.run_dir / "best.json",
                               json.dumps({"epoch": cb.cur_epoch_num, "accuracy": acc, "videos": len(labels)}))
+
+
+class RecordMetrics(Callback):
+    """One metrics.csv row per epoch from what the logger and the validation measured (so it runs after them)."""
+
+    def __init__(self, run_dir, start_epoch, logger, schedule, steps_per_epoch, batch_size, validation=None):
+        super().__init__()
+        self.history = MetricsHistory(run_dir, start_epoch)
+        self.logger = logger
+        self.schedule = schedule
+        self.steps_per_epoch = steps_per_epoch
+        self.batch_size = batch_size
+        self.validation = validation
+
+    def on_train_epoch_end(self, run_context):
+        epoch = run_context.original_args().cur_epoch_num
+        seconds = self.logger.epoch_seconds
+        figures = self.validation.last if self.validation is not None else None
+        self.history.append({
+            "epoch": epoch, "steps": epoch * self.steps_per_epoch,
+            "lr": epoch_lr(self.schedule, epoch - 1, self.steps_per_epoch), "loss": self.logger.losses[-1],
+            "val_top1": figures and figures["top1"], "val_top5": figures and figures["top5"],
+            "val_mean_class": figures and figures["mean_class_accuracy"], "epoch_seconds": seconds,
+            "clips_per_s": self.steps_per_epoch * self.batch_size / max(seconds, 1e-9)})
 
 
 class AverageBatchNormStatistics(Callback):

@@ -241,23 +241,30 @@ def record_config(plan, data):
 
 
 def build_callbacks(plan, net, data, schedule):
-    """Step 5: log lines, BN statistics across ranks, epoch checkpoints, held-out validation (this order)."""
+    """Step 5: log lines, BN statistics across ranks, epoch checkpoints, held-out validation, metrics.csv
+    (this order)."""
     from .video_logits import network_forward, predict_logits
-    from .train_callbacks import AverageBatchNormStatistics, EpochCheckpoint, HeldOutValidation, TrainLogger
+    from .train_callbacks import (AverageBatchNormStatistics, EpochCheckpoint, HeldOutValidation, RecordMetrics,
+                                  TrainLogger)
 
     from .checkpoint import make_record
 
     args = plan.args
     record = make_record(args.arch, args.head, args.mode, args.finetune_num_classes, data.source.labels)
-    callbacks = [TrainLogger(data.steps, args.log_every, args.batch_size, schedule)]
+    logger = TrainLogger(data.steps, args.log_every, args.batch_size, schedule)
+    callbacks = [logger]
     if args.distributed:  # before the checkpoint and validation: every rank then holds the same model
         callbacks.append(AverageBatchNormStatistics(net, plan.group))
     callbacks.append(EpochCheckpoint(plan.run_dir / CHECKPOINTS, data.steps, args.checkpoint_frequency,
                                      args.checkpoints_num_keep, record))
+    validation = None
     if data.validation is not None:
-        callbacks.append(HeldOutValidation(net, data.validation, plan.run_dir, args.batch_size,
-                                           lambda n, s, b: predict_logits(network_forward(n), s, b, num_workers=1),
-                                           record))
+        validation = HeldOutValidation(net, data.validation, plan.run_dir, args.batch_size,
+                                       lambda n, s, b: predict_logits(network_forward(n), s, b, num_workers=1),
+                                       record)
+        callbacks.append(validation)
+    callbacks.append(RecordMetrics(plan.run_dir, plan.initial_epoch, logger, schedule, data.steps, args.batch_size,
+                                   validation))
     return callbacks
 
 

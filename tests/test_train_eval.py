@@ -4,6 +4,7 @@ import re
 import subprocess
 import sys
 
+import cv2
 import numpy as np
 import pytest
 import mindspore as ms
@@ -12,6 +13,8 @@ from src.i3d import build_i3d
 from src.lr_schedule import step_decay
 from src.loader.holdout import hold_out
 from src.loader.clip_dataset import ClipDataset
+from src.confusion import most_confused, read_confusion_csv
+from src.run_history import read_history
 from tests.conftest import REPO
 from tests.frame_tree import write_annotation, write_flow_video, write_rgb_video
 from tests.helpers_i3d import reinitialise
@@ -95,10 +98,16 @@ def test_train_log_lines_checkpoint_and_frozen_layers(workspace, trained):
     assert not np.array_equal(after["Mixed_5c_b0.bn.bn2d.moving_mean"], before["Mixed_5c_b0.bn.bn2d.moving_mean"])
     assert after["logits_conv3d.weight"].shape == (2, 1024, 1, 1, 1)
     assert int(after["global_step"].reshape(-1)[0]) == 2
+    rows = read_history(run_dir)  # metrics.csv: one row for the one epoch, validation figures included
+    assert [(r["epoch"], r["steps"], r["lr"]) for r in rows] == [(1, 2, pytest.approx(0.01))]
+    assert rows[0]["loss"] == pytest.approx(float(re.search(r"epoch 1 mean loss: ([0-9.]+)", out).group(1)), abs=1e-5)
+    assert 0 <= rows[0]["val_top1"] <= rows[0]["val_top5"] <= 1 and rows[0]["val_mean_class"] is not None
+    assert rows[0]["epoch_seconds"] > 0 and rows[0]["clips_per_s"] == pytest.approx(4 / rows[0]["epoch_seconds"], rel=1e-3)
 
 
 def test_resume_continues_epoch_and_learning_rate(workspace, trained):
     run_dir, _ = trained
+    first = read_history(run_dir)[0]
     out = run("train.py", *TINY, "--mode", "rgb", "--video_path", workspace / "rgb",
               "--annotation_path", workspace / "ann.json", "--checkpoint_path", workspace / "k400_rgb.ckpt",
               "--num_epochs", "2", "--lr", "0.01", "--lr_de_epochs", "1", "--lr_de_rate", "0.5",
@@ -107,6 +116,15 @@ def test_resume_continues_epoch_and_learning_rate(workspace, trained):
     assert re.search(r"^epoch: 2 step: 2, loss is", out, re.M) and not re.search(r"^epoch: 1 step", out, re.M)
     state = ckpt(run_dir / "checkpoints" / "i3d-2_2.ckpt")
     assert int(state["global_step"].reshape(-1)[0]) == 4
+    # metrics.csv continued: epoch 1's row as it was, epoch 2 appended at the decayed lr
+    rows = read_history(run_dir)
+    assert [(r["epoch"], r["steps"]) for r in rows] == [(1, 2), (2, 4)]
+    assert rows[0] == first and rows[1]["lr"] == pytest.approx(0.005) and rows[1]["val_top1"] is not None
+    # and plot_run draws it (alone and beside another run) to a PNG
+    out = run("scripts/plot_run.py", run_dir, run_dir, "--out", run_dir / "curves.png")
+    image = cv2.imread(str(run_dir / "curves.png"))
+    assert image is not None and image.shape[0] > 200 and image.shape[1] > 400
+    assert "checkpoints: no metrics.csv" in run("scripts/plot_run.py", run_dir / "checkpoints", expect=2)
     # a finished run resumes to nothing
     assert "already done" in run("train.py", *TINY, "--mode", "rgb", "--video_path", workspace / "rgb",
                                  "--annotation_path", workspace / "ann.json", "--num_epochs", "2", "--resume", run_dir)
@@ -122,7 +140,17 @@ def test_eval_is_deterministic_and_complete(workspace, trained, tmp_path):
                   "--output_dir", tmp_path / f"e{i}", "--num_workers", "2")
         assert re.search(r"^rgb accuracy: [0-9.]+$", out, re.M), out
         outputs.append(json.loads((tmp_path / f"e{i}" / "rgb_predictions.json").read_text()))
-        assert (tmp_path / f"e{i}" / "rgb_confusion.png").stat().st_size > 0
+        assert cv2.imread(str(tmp_path / f"e{i}" / "rgb_confusion.png")) is not None
+    # the confusion CSV counts the predictions, class names on both axes
+    names, counts = read_confusion_csv(tmp_path / "e0" / "rgb_confusion.csv")
+    assert names == list(LABELS)
+    expected = np.zeros((2, 2), int)
+    for video in outputs[0]["videos"]:
+        expected[names.index(video["label"]), names.index(video["prediction"])] += 1
+    np.testing.assert_array_equal(counts, expected)
+    summary = json.loads((tmp_path / "e0" / "summary.json").read_text())
+    assert summary["rgb"]["most_confused"] == most_confused(expected, names)
+    assert summary["protocol"] == "centred 9 frames, centre crop 32"
     assert outputs[0] == outputs[1]
     # 4 validation videos with batch 3: the partial last batch is kept, every video once
     assert sorted(v["video_id"] for v in outputs[0]["videos"]) == ["left_03", "left_04", "right_03", "right_04"]
@@ -153,6 +181,29 @@ def test_joint_fuses_and_refuses_mismatched_sets(workspace, trained, tmp_path):
     (tmp_path / "bad.json").write_text(json.dumps(bad))
     out = run("eval.py", *common, "--annotation_path_joint_flow", tmp_path / "bad.json", expect=2)
     assert "sets differ" in out and "right_04" in out
+
+
+def test_joint_multi_view_protocol(workspace, trained, tmp_path):
+    """2 clips x 3 crops in joint mode: one row per video, joint = rgb + flow, the protocol named in summary.json."""
+    run_dir, _ = trained
+    flow = reinitialise(build_i3d("flow", 2), seed=3)
+    ms.save_checkpoint(flow, str(tmp_path / "flow.ckpt"))
+    out = run("eval.py", "--dataset", "hmdb51", "--test_mode", "joint", "--video_path", workspace / "rgb",
+              "--annotation_path", workspace / "ann.json", "--video_path_joint_flow", workspace / "flow",
+              "--annotation_path_joint_flow", workspace / "ann.json", "--rgb_path", run_dir / "checkpoints" / "i3d-1_2.ckpt",
+              "--flow_path", tmp_path / "flow.ckpt", "--spatial_size", "32", "--test_sample_duration", "9",
+              "--num_clips", "2", "--num_crops", "3", "--context", "py", "--output_dir", tmp_path / "mv")
+    assert "protocol: 2 clips x 3 crops of 9 frames, crop 32" in out
+    summary = json.loads((tmp_path / "mv" / "summary.json").read_text())
+    assert summary["protocol"] == "2 clips x 3 crops of 9 frames, crop 32"
+    rows = {n: json.loads((tmp_path / "mv" / f"{n}_predictions.json").read_text())["videos"] for n in ("rgb", "flow", "joint")}
+    assert [v["video_id"] for v in rows["joint"]] == ["left_03", "left_04", "right_03", "right_04"]
+    for r, f, j in zip(rows["rgb"], rows["flow"], rows["joint"]):
+        np.testing.assert_allclose(j["logits"], np.add(r["logits"], f["logits"]), atol=2e-4)
+    out = run("eval.py", "--dataset", "hmdb51", "--test_mode", "rgb", "--video_path", workspace / "rgb",
+              "--annotation_path", workspace / "ann.json", "--rgb_path", tmp_path / "flow.ckpt",
+              "--test_sample_duration", "0", "--num_clips", "3", expect=2)
+    assert "--num_clips 3 needs --test_sample_duration > 0" in out
 
 
 def test_clear_setup_errors(workspace, tmp_path):

@@ -7,22 +7,28 @@ run is reproducible from its seed. Keys passed to __getitem__ encode the epoch: 
 import numpy as np
 
 from src.loader.index import build_index
-from src.loader.clip_reader import load_clip
-from src.loader.temporal_sampling import clip_indices
+from src.loader.clip_reader import load_clip, load_views
+from src.loader.temporal_sampling import all_frames, clip_indices, spread_windows
 
 
 class ClipDataset:
     """Clips of one subset of a frame tree; `train` picks random windows/crops/mirrors, else centred.
 
     sample_duration 0 means the whole video (eval only: clip lengths then differ between videos).
+    Eval with num_clips windows spread over the video and/or num_crops=3 crops gives each video as a
+    stack of views, uint8 (views, C, T, H, W), window-major; one view stays a plain clip.
     Iterating it (no MindSpore) yields every video once in index order, eval style, epoch 0.
     Clips are uint8 (C, T, H, W), scaled by the network input step (src/network_input.py).
     """
 
     def __init__(self, video_path, annotation_path, mode, subset, train, sample_duration=64,
-                 spatial_size=224, seed=0, flip=True):
+                 spatial_size=224, seed=0, flip=True, num_clips=1, num_crops=1):
         if train and not sample_duration:
             raise ValueError("training needs a fixed sample_duration (0 = whole video is for eval)")
+        if train and num_clips * num_crops != 1:
+            raise ValueError("several views per video are for eval; training draws one random clip")
+        if not sample_duration and num_clips != 1:
+            raise ValueError("several clips need a fixed sample_duration (0 = the whole video is one clip)")
         self.samples, self.labels = build_index(video_path, annotation_path, subset, mode)
         self.mode = mode
         self.train = train
@@ -30,6 +36,13 @@ class ClipDataset:
         self.spatial_size = int(spatial_size)
         self.seed = int(seed)
         self.flip = flip  # training mirror; off for classes that mirroring would swap (left vs right)
+        self.num_clips = int(num_clips)
+        self.num_crops = int(num_crops)
+
+    @property
+    def views(self):
+        """Clips per video that eval averages (1 for training and the default protocols)."""
+        return self.num_clips * self.num_crops
 
     def __len__(self):
         return len(self.samples)
@@ -44,8 +57,13 @@ class ClipDataset:
         return np.random.default_rng(np.random.SeedSequence([self.seed, int(epoch), int(index)]))
 
     def clip(self, index, epoch=0):
-        """(clip uint8 (C, T, H, W), label int32 0-d array) for `index` in `epoch`."""
+        """(clip uint8 (C, T, H, W) or views (V, C, T, H, W), label int32 0-d array) for `index` in `epoch`."""
         sample = self.samples[index]
+        if self.views > 1:
+            windows = (spread_windows(sample.n_frames, self.sample_duration, self.num_clips) if self.sample_duration
+                       else [all_frames(sample.n_frames)])
+            clip = load_views(sample.video_dir, windows, self.mode, self.spatial_size, self.num_crops)
+            return clip, np.array(sample.label, dtype=np.int32)
         rng = self.rng(epoch, index) if self.train else None
         frames = clip_indices(sample.n_frames, self.sample_duration, rng)
         clip = load_clip(sample.video_dir, frames, self.mode, self.spatial_size, rng, self.flip)

@@ -49,6 +49,19 @@ def center_plan(height, width, size, where=""):
     return CropPlan(int(round((height - size) / 2)), int(round((width - size) / 2)), size)
 
 
+def view_plans(height, width, size, num_crops, where=""):
+    """Multi-view eval: 1 = the centre crop; 3 = both ends and the centre of the longer side (left, centre,
+    right for landscape frames, top, centre, bottom for portrait ones), never mirrored."""
+    centre = center_plan(height, width, size, where)
+    if num_crops == 1:
+        return [centre]
+    if num_crops != 3:
+        raise ValueError(f"num_crops must be 1 or 3, got {num_crops}")
+    if width >= height:
+        return [CropPlan(centre.top, 0, size), centre, CropPlan(centre.top, width - size, size)]
+    return [CropPlan(0, centre.left, size), centre, CropPlan(height - size, centre.left, size)]
+
+
 def invert_flow_x(x_frames):
     """In place 255 - x on uint8 flow x frames of a mirrored clip (that is -x after scaling to [-1, 1]).
 

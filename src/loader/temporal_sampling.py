@@ -1,7 +1,7 @@
 """Which frames (1-based indices) of an n-frame video make up a clip.
 
 Train draws a uniformly random window (every start, the last one included); eval takes the centred
-window, so an evaluation is deterministic. Videos shorter than the window are loop-padded: [1, 2, 3] for 8 frames gives [1, 2, 3, 1, 2, 3, 1, 2].
+window, or N windows spread evenly over the video (multi-view testing), so an evaluation is deterministic. Videos shorter than the window are loop-padded: [1, 2, 3] for 8 frames gives [1, 2, 3, 1, 2, 3, 1, 2].
 """
 import numpy as np
 
@@ -26,6 +26,25 @@ def random_window(n_frames, duration, rng):
 def center_window(n_frames, duration):
     """Eval: the window with equal margins (the extra frame, if any, goes to the end)."""
     return _window(n_frames, duration, max(0, (n_frames - duration) // 2))
+
+
+def spread_windows(n_frames, duration, num_clips):
+    """Multi-view eval: `num_clips` windows whose starts are evenly spaced from the first frame to the last
+    possible start (rounded), so together they cover the whole video; one clip is the centred window."""
+    if num_clips < 1:
+        raise ValueError(f"num_clips must be at least 1, got {num_clips}")
+    if num_clips == 1:
+        return [center_window(n_frames, duration)]
+    starts = np.round(np.linspace(0, max(0, n_frames - duration), num_clips)).astype(int)
+    return [_window(n_frames, duration, int(start)) for start in starts]
+
+
+def sliding_windows(n_frames, duration, stride):
+    """Feature extraction: windows starting at 0, stride, 2 stride, ... that fit in the video (at least one,
+    loop-padded when the video is shorter than a window)."""
+    if duration < 1 or stride < 1:
+        raise ValueError(f"window and stride must be at least 1, got {duration} and {stride}")
+    return [_window(n_frames, duration, start) for start in range(0, max(1, n_frames - duration + 1), stride)]
 
 
 def all_frames(n_frames):

@@ -15,10 +15,20 @@ from src.media import iter_video_frames, resize_short_side
 from src.prep.jobs import Task, build_folder, run_batch, walk_items
 
 
-def write_rgb_jpeg(path, rgb, quality=95):
-    """cv2 writes BGR, so convert first: the file must decode to the true colours."""
-    if not cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality]):
-        raise OSError(f"{path}: cv2.imwrite failed")
+JPEG_QUALITY = 95
+
+
+def encode_rgb_jpeg(rgb, quality=JPEG_QUALITY):
+    """The JPEG bytes of one RGB frame as the frame tree stores it (cv2 encodes BGR, so convert first:
+    the file must decode to the true colours)."""
+    ok, data = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise OSError("cv2.imencode failed on an rgb frame")
+    return data.tobytes()
+
+
+def write_rgb_jpeg(path, rgb, quality=JPEG_QUALITY):
+    Path(path).write_bytes(encode_rgb_jpeg(rgb, quality))
 
 
 def declared_frame_count(video):
@@ -49,7 +59,7 @@ def resample(frames, src_fps, fps):
             k += 1
 
 
-def extract_frames(video, dst, size=240, quality=95, allow_truncated=False, fps=-1):
+def extract_frames(video, dst, size=240, quality=JPEG_QUALITY, allow_truncated=False, fps=-1):
     """Decode `video` into the frame folder `dst` (at `fps` when > 0); returns the frame count.
 
     A file that decodes to fewer frames than its header declares is truncated (a cut download) and
@@ -103,7 +113,8 @@ def video_tasks(src_root, dst_root, ext):
     return tasks, failures
 
 
-def generate_rgb_jpgs(src_root, dst_root, ext="avi", n_jobs=1, size=240, quality=95, allow_truncated=False, fps=-1):
+def generate_rgb_jpgs(src_root, dst_root, ext="avi", n_jobs=1, size=240, quality=JPEG_QUALITY,
+                      allow_truncated=False, fps=-1):
     """Every video under src_root -> frame folders under dst_root; returns the Summary."""
     tasks, failures = video_tasks(src_root, dst_root, ext)
     if not tasks:
