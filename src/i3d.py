@@ -13,6 +13,8 @@ import mindspore as ms
 from mindspore import nn, ops
 from mindspore.common.initializer import HeNormal, Zero
 
+from .max_pool import max_pool_3d
+
 BN_EPS = 1e-3
 # MindSpore's momentum is the weight of the OLD running value (PyTorch 0.01 == MindSpore 0.99).
 BN_MOMENTUM = 0.99
@@ -93,7 +95,7 @@ class InceptionBlock(nn.Cell):
         }
         for unit, (cin, cout, kernel) in specs.items():
             setattr(self, f"{prefix}_{unit}", Unit3D(cin, cout, kernel, bn_momentum=bn_momentum))
-        setattr(self, f"{prefix}_b3a", nn.MaxPool3d((3, 3, 3), (1, 1, 1), pad_mode="same"))
+        setattr(self, f"{prefix}_b3a", max_pool_3d((3, 3, 3), (1, 1, 1)))
         self.concat = ops.Concat(axis=1)
 
     def construct(self, x):
@@ -205,7 +207,7 @@ class InceptionI3D(nn.Cell):
                           bn_momentum=bn_momentum), cout
         if name in pools:
             kernel, stride = pools[name]
-            return nn.MaxPool3d(kernel, stride, pad_mode="same"), cin
+            return max_pool_3d(kernel, stride), cin
         if name in INCEPTION_CHANNELS:
             channels = INCEPTION_CHANNELS[name]
             return InceptionBlock(name, cin, channels, bn_momentum), inception_out_channels(channels)
