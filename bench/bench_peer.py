@@ -184,12 +184,6 @@ def peer(shape, kind, prefixes, num_classes):
     return step
 
 
-def timed(fn):
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
-
-
 def run_case(name, rounds):
     """Best-of-rounds seconds (ours, peer); the sides alternate, and who goes first swaps every round."""
     shape, kind, prefixes, classes = CASES[name]
@@ -200,7 +194,9 @@ def run_case(name, rounds):
     for r in range(rounds):
         order = (0, 1) if r % 2 == 0 else (1, 0)
         for i in order:
-            best[i] = min(best[i], timed(sides[i]))
+            start = time.perf_counter()
+            sides[i]()
+            best[i] = min(best[i], time.perf_counter() - start)
     del sides
     gc.collect()
     return best
