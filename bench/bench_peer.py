@@ -206,12 +206,17 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--rounds", type=int, default=3, help="timed calls per side and case (best is reported)")
     p.add_argument("--cases", default="train16,ft16,fwd64,demo,demo_full", help=f"comma list of {', '.join(CASES)}")
+    p.add_argument("--threads", type=int, default=0,
+                   help="threads for both sides (default: MindSpore's runtime_num_threads, the CPU count); "
+                        "with 1, MindSpore also runs a single actor thread (no pipelined runtime)")
     args = p.parse_args()
     names = [c for c in args.cases.split(",") if c]
     unknown = [c for c in names if c not in CASES]
     if unknown:
         p.error(f"unknown cases {unknown}; choose from {list(CASES)}")
     ms.set_context(mode=ms.GRAPH_MODE)
+    if args.threads:
+        ms.set_context(runtime_num_threads=args.threads)
     threads = ms.get_context("runtime_num_threads")
     torch.set_num_threads(threads)
     print(f"threads: MindSpore runtime_num_threads={threads}, torch.get_num_threads()={torch.get_num_threads()}; "
