@@ -14,6 +14,7 @@ from mindspore import nn, ops
 from mindspore.common.initializer import HeNormal, Zero
 
 from .layout import INPUT_CHANNELS, check_mode
+from .max_pool import max_pool_3d
 from .network_input import rgb_to_bgr
 
 BN_EPS = 1e-3
@@ -123,7 +124,7 @@ class InceptionBlock(nn.Cell):
         self.prefix = prefix
         for unit, (cin, cout, kernel) in inception_unit_specs(in_channels, channels).items():
             setattr(self, f"{prefix}_{unit}", Unit3D(cin, cout, kernel, **bn_options))
-        setattr(self, f"{prefix}_b3a", nn.MaxPool3d((3, 3, 3), (1, 1, 1), pad_mode="same"))
+        setattr(self, f"{prefix}_b3a", max_pool_3d((3, 3, 3), (1, 1, 1)))
         self.concat = ops.Concat(axis=1)
 
     def construct(self, x):
@@ -234,7 +235,7 @@ class InceptionI3D(nn.Cell):
             return Unit3D(cin, cout, kernel, stride, conv_name=name, bn_name=name + "_bn", **bn_options), cout
         if name in POOLS:
             kernel, stride = POOLS[name]
-            return nn.MaxPool3d(kernel, stride, pad_mode="same"), cin
+            return max_pool_3d(kernel, stride), cin
         if name in INCEPTION_CHANNELS:
             channels = INCEPTION_CHANNELS[name]
             return InceptionBlock(name, cin, channels, **bn_options), inception_out_channels(channels)
