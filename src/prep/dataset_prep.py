@@ -119,7 +119,7 @@ def plan(spec, raw_dir, out_root):
     pairs = spec.frame_pairs * (videos / spec.videos if videos else 1.0)
     cores = default_jobs()
     lines.append(f"projected: about {pairs / 1e6:.2f} M frame pairs of TV-L1 flow: {format_hours(pairs / OPENCV_PAIRS_PER_CORE / cores)}"
-                 f" with OpenCV on {cores} cores (frames and JSON take minutes; see README \"Optical flow\" for GPUs)")
+                 f" with OpenCV on {cores} cores (frames and JSON take minutes; README \"Optical flow at dataset scale\": GPUs)")
     steps = ["unpack the archives (bsdtar)" if archives else "no archives: using the folders as they are",
              f"frames     -> {out_root / 'rgb' / spec.name / 'jpg'}",
              f"split JSON -> {out_root / 'rgb' / spec.name / 'annotation'} ({', '.join(spec.annotation_name(s) for s in spec.splits)})",
