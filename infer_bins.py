@@ -7,7 +7,7 @@ import sys
 
 import src  # noqa: F401  (CPU speed switch before MindSpore runs)
 from src.bin_files import infer_bins
-from src.errors import UserError
+from src.errors import run_command
 
 
 def main(argv=None):
@@ -16,14 +16,10 @@ def main(argv=None):
     p.add_argument("--input0_path", required=True, help="folder of <dataset>_bs<mode>_<i>.bin")
     p.add_argument("--result_path", default="./result_Files")
     args = p.parse_args(argv)
-    try:
-        n = infer_bins(args.mindir_path, args.input0_path, args.result_path)
-    except (UserError, OSError, ValueError) as exc:
-        print(f"infer_bins: {exc}", file=sys.stderr)
-        return 2
+    n = infer_bins(args.mindir_path, args.input0_path, args.result_path)
     print(f"inferred {n} batches -> {args.result_path}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_command("infer_bins", main))

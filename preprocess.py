@@ -10,7 +10,8 @@ import sys
 import src  # noqa: F401  (CPU speed switch before MindSpore runs)
 from src import datasets
 from src.bin_files import write_eval_bins
-from src.errors import UserError
+from src.errors import run_command
+from src.flag_types import non_negative_int, positive_int
 from src.layout import MODES
 from src.loader.clip_dataset import ClipDataset
 
@@ -21,22 +22,18 @@ def main(argv=None):
     p.add_argument("--mode", required=True, choices=MODES)
     p.add_argument("--video_path", required=True)
     p.add_argument("--annotation_path", required=True)
-    p.add_argument("--batch_size", type=int, default=8)
-    p.add_argument("--test_sample_duration", type=int, default=64)
-    p.add_argument("--spatial_size", type=int, default=224)
+    p.add_argument("--batch_size", type=positive_int, default=8)
+    p.add_argument("--test_sample_duration", type=non_negative_int, default=64)
+    p.add_argument("--spatial_size", type=positive_int, default=224)
     p.add_argument("--subset", default="validation", choices=("validation", "training"))
     p.add_argument("--result_path", default="./preprocess_Result")
     args = p.parse_args(argv)
-    try:
-        source = ClipDataset(args.video_path, args.annotation_path, args.mode, args.subset, False,
-                             args.test_sample_duration, args.spatial_size)
-        n = write_eval_bins(source, args.dataset, args.mode, args.batch_size, args.result_path)
-    except (UserError, OSError, ValueError) as exc:
-        print(f"preprocess: {exc}", file=sys.stderr)
-        return 2
+    source = ClipDataset(args.video_path, args.annotation_path, args.mode, args.subset, False,
+                         args.test_sample_duration, args.spatial_size)
+    n = write_eval_bins(source, args.dataset, args.mode, args.batch_size, args.result_path)
     print(f"wrote {n} batches of {len(source)} {args.subset} clips under {args.result_path}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_command("preprocess", main))

@@ -16,3 +16,15 @@ class VideoReadError(UserError, RuntimeError):
         super().__init__(f"{path}: {reason}")
         self.path = str(path)
         self.reason = reason
+
+
+def run_command(prog, main):
+    """Run a command's main(); a user error (or an unreadable/unwritable file) ends with one line
+    `prog: message` and exit status 2, anything else keeps its traceback."""
+    import sys
+
+    try:
+        return main()
+    except (UserError, OSError, ValueError) as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return 2
