@@ -1,4 +1,4 @@
-"""The run_*.sh scripts: the original's argument order, the seed's short forms, relative paths, log files."""
+"""The run_*.sh scripts: the original's argument order, the short forms, relative paths, log files."""
 import os
 import shutil
 import subprocess
@@ -31,8 +31,8 @@ def test_short_forms_name_the_missing_path(tmp_path):
     assert "run_standalone_train.sh" in bash("run_standalone_train.sh", 0, "hmdb51", cwd=tmp_path, expect=2)  # usage
 
 
-def test_seed_layout_train_then_eval_with_relative_paths(tmp_path):
-    """Short form on the seed's datasets/<mode>/<dataset>/{jpg,annotation} layout, run from that folder."""
+def test_standard_layout_train_then_eval_with_relative_paths(tmp_path):
+    """Short form on the standard datasets/<mode>/<dataset>/{jpg,annotation} layout, run from that folder."""
     trees = make_trees(tmp_path / "trees")
     for mode in ("rgb", "flow"):
         base = tmp_path / "datasets" / mode / "hmdb51"
