@@ -17,7 +17,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from src.atomic import partial_path, partial_target
-from src.errors import UserError, VideoReadError
+from src.errors import VideoReadError, run_command
 
 @dataclass(frozen=True)
 class Task:
@@ -64,12 +64,9 @@ def resolve_jobs(n_jobs):
 
 
 def run_cli(main):
-    """Run a tool's main(); a missing input or a malformed split file ends with one clear line, status 2."""
-    try:
-        return main()
-    except (UserError, FileNotFoundError, NotADirectoryError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    """Run a data tool's main(); a missing input or a malformed split file ends with one clear line
+    `error: ...`, status 2 (errors.run_command, shared with the other commands)."""
+    return run_command("error", main)
 
 
 def is_hidden(path):
