@@ -18,7 +18,7 @@ from pathlib import Path
 from src import datasets
 from src.atomic import write_text_atomic
 from src.errors import UserError
-from src.prep.jobs import default_jobs
+from src.prep.jobs import default_jobs, format_duration
 
 ARCHIVE_SUFFIXES = (".rar", ".zip")
 REPO = Path(__file__).resolve().parents[2]
@@ -96,10 +96,6 @@ def find_split_dir(folders, marker):
     return found[0] if found else None
 
 
-def format_hours(seconds):
-    return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{seconds / 60:.0f} min"
-
-
 def plan(spec, raw_dir, out_root):
     """What is there and what remains: (lines to print, video root, split folder)."""
     raw_dir, out_root = Path(raw_dir), Path(out_root)
@@ -118,7 +114,7 @@ def plan(spec, raw_dir, out_root):
     lines.append(f"split files: {split_dir or 'not found yet (' + spec.split_marker + ')'}")
     pairs = spec.frame_pairs * (videos / spec.videos if videos else 1.0)
     cores = default_jobs()
-    lines.append(f"projected: about {pairs / 1e6:.2f} M frame pairs of TV-L1 flow: {format_hours(pairs / OPENCV_PAIRS_PER_CORE / cores)}"
+    lines.append(f"projected: about {pairs / 1e6:.2f} M frame pairs of TV-L1 flow: {format_duration(pairs / OPENCV_PAIRS_PER_CORE / cores)}"
                  f" with OpenCV on {cores} cores (frames and JSON take minutes; README \"Optical flow at dataset scale\": GPUs)")
     steps = ["unpack the archives (bsdtar)" if archives else "no archives: using the folders as they are",
              f"frames     -> {out_root / 'rgb' / spec.name / 'jpg'}",
@@ -175,5 +171,5 @@ def prepare(dataset, raw_dir, out_root, n_jobs=None, size=240, flow=True, flow_a
         copy_annotations(rgb / "annotation", flow_tree / "annotation")
     worst = max(status)
     print(f"prepare_dataset {spec.name}: {'done' if worst == 0 else 'finished with failures (listed above)'} "
-          f"in {format_hours(time.time() - start)}; data under {out_root}")
+          f"in {format_duration(time.time() - start)}; data under {out_root}")
     return 0 if worst == 0 else 1

@@ -18,7 +18,7 @@ from src.errors import VideoReadError
 from src.layout import (FLOW_BOUND, contiguous_rgb_frames, flow_names, is_finished, quantise_flow, rgb_frame_paths,
                         write_n_frames)
 from src.media import decode_image
-from src.prep.jobs import Task, build_folder, resolve_jobs, run_batch, walk_items
+from src.prep.jobs import Task, build_folder, format_duration, resolve_jobs, run_batch, walk_items
 
 BACKENDS = ("auto", "opencv", "torch")
 _TVL1 = None  # one per process, reused for every pair
@@ -34,11 +34,6 @@ def tvl1():
 def read_gray(path):
     """A frame as grey uint8; an empty, undecodable or truncated JPEG is an error naming the file."""
     return decode_image(path, cv2.IMREAD_GRAYSCALE)
-
-
-def frame_paths(rgb_dir):
-    """The frames of a folder, checked to run 1..n without a gap: flow k must be frame k -> k+1."""
-    return contiguous_rgb_frames(rgb_dir)
 
 
 def encode_flow(flow, bound):
@@ -80,7 +75,7 @@ def _frame_pairs(paths):
 def read_video_gray(rgb_dir, max_frames=None):
     """Every frame of a frame folder as grey uint8, checked as compute_flow checks them (the torch backend
     decodes whole videos ahead of the device)."""
-    paths = frame_paths(rgb_dir)[:max_frames]
+    paths = contiguous_rgb_frames(rgb_dir)[:max_frames]
     frames = [read_gray(paths[0])]
     frames.extend(_same_size(path, read_gray(path), frames[0]) for path in paths[1:])
     return frames
@@ -95,7 +90,7 @@ def compute_flow(rgb_dir, dst, bound=FLOW_BOUND):
     """TV-L1 flow of the frame folder rgb_dir into the flow folder dst; returns the frame count."""
 
     def fill(tmp):
-        paths = frame_paths(rgb_dir)
+        paths = contiguous_rgb_frames(rgb_dir)
         n = len(paths)
         if n == 1:
             shape = read_gray(paths[0]).shape
@@ -203,20 +198,13 @@ def convert_rgb_to_flow(rgb_root, flow_root, n_jobs=1, bound=FLOW_BOUND, backend
 def measure_pair_rate(rgb_dir, bound=FLOW_BOUND, max_pairs=3):
     """Pairs per second on one core for real frames (read, TV-L1, quantise, JPEG-encode), and the pair count."""
     cv2.setNumThreads(1)
-    pairs = _frame_pairs(frame_paths(rgb_dir)[: max_pairs + 1])
+    pairs = _frame_pairs(contiguous_rgb_frames(rgb_dir)[: max_pairs + 1])
     start = time.perf_counter()
     done = 0
     for _, prev, cur in pairs:
         encode_flow(tvl1().calc(prev, cur, None), bound)
         done += 1
     return done / (time.perf_counter() - start), done
-
-
-def format_duration(seconds):
-    seconds = int(round(seconds))
-    days, rest = divmod(seconds, 86400)
-    text = f"{rest // 3600}h {rest % 3600 // 60:02d}m {rest % 60:02d}s"
-    return f"{days}d {text}" if days else text
 
 
 def estimate(rgb_root, flow_root, n_jobs=1, bound=FLOW_BOUND, backend=Backend(), shard=None):
@@ -235,7 +223,7 @@ def estimate(rgb_root, flow_root, n_jobs=1, bound=FLOW_BOUND, backend=Backend(),
                 rate, measured = measure_torch_rate(sample, backend.devices[0], backend.batch_pairs)
             else:
                 rate, measured = measure_pair_rate(sample, bound)
-            size = "x".join(map(str, read_gray(frame_paths(sample)[0]).shape[::-1]))
+            size = "x".join(map(str, read_gray(contiguous_rgb_frames(sample)[0]).shape[::-1]))
             break
         except VideoReadError as exc:  # an unreadable JPEG: the real run will list it; measure elsewhere
             print(f"cannot measure on {exc}")

@@ -63,6 +63,14 @@ def resolve_jobs(n_jobs):
     return default_jobs() if n_jobs is None or n_jobs <= 0 else n_jobs
 
 
+def format_duration(seconds):
+    """'2h 05m 09s', with days in front past 24 hours (projections of a whole dataset run to days)."""
+    seconds = int(round(seconds))
+    days, rest = divmod(seconds, 86400)
+    text = f"{rest // 3600}h {rest % 3600 // 60:02d}m {rest % 60:02d}s"
+    return f"{days}d {text}" if days else text
+
+
 def run_cli(main):
     """Run a data tool's main(); a missing input or a malformed split file ends with one clear line
     `error: ...`, status 2 (errors.run_command, shared with the other commands)."""
