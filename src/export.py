@@ -18,6 +18,7 @@ from mindspore import nn
 
 from .atomic import partial_path, writable_folder
 from .checkpoint import load_recorded
+from .conv3d import portable_convolutions
 from .errors import UserError
 from .i3d import I3DHead
 from .layout import INPUT_CHANNELS
@@ -84,6 +85,7 @@ def export_network(net, input_shape, file_name, file_format="MINDIR"):
     final = output_path(file_name, file_format).resolve()
     writable_folder(final.parent, "--file_name")
     net.set_train(False)
+    portable_convolutions(net)  # the CPU kernel is a local .so: the file gets MindSpore's own Conv3D
     if file_format == "ONNX":
         net = onnx_exportable(net)
     example = ms.Tensor(np.zeros(input_shape, np.float32))

@@ -14,6 +14,7 @@ from mindspore import nn, ops
 from mindspore.common.initializer import HeNormal, Zero
 
 from .layout import INPUT_CHANNELS, check_mode
+from .conv3d import conv3d_same
 from .max_pool import max_pool_3d
 from .network_input import rgb_to_bgr
 
@@ -93,9 +94,8 @@ class Unit3D(nn.Cell):
         super().__init__()
         self.conv_name = conv_name
         self.bn_name = bn_name
-        setattr(self, conv_name, nn.Conv3d(
-            in_channels, out_channels, kernel_size, stride=stride, pad_mode="same", has_bias=False,
-            weight_init=HeNormal(mode="fan_out")))
+        setattr(self, conv_name, conv3d_same(in_channels, out_channels, kernel_size, stride=stride,
+                                             weight_init=HeNormal(mode="fan_out")))
         bn = nn.BatchNorm3d(out_channels, eps=bn_eps, momentum=bn_momentum, affine=True)
         # DeepMind's BN has no scale: keep gamma (ones) for the checkpoint names, never train it.
         bn.bn2d.gamma.requires_grad = train_gamma

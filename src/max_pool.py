@@ -9,48 +9,19 @@ the first maximum of its window, the element oneDNN's argmax picks, so gradients
 The kernel is compiled with g++ on first use into a per-user cache; without a compiler, or on GPU/
 Ascend, plain nn.MaxPool3d is used.
 """
-import hashlib
-import os
-import shutil
-import subprocess
-import tempfile
-import warnings
-from pathlib import Path
-
 import mindspore as ms
 import numpy as np
 from mindspore import nn, ops
 
-KERNEL_SOURCE = Path(__file__).resolve().parent / "kernels" / "max_pool3d_grad.cc"
+from .cpu_kernels import build_kernel as build_library, cpu_threads, on_cpu
+
+KERNEL_SOURCE = "max_pool3d_grad.cc"
 KERNEL_FUNCTION = "MaxPool3dGrad"
-_built = {}
-
-
-def kernel_cache_dir():
-    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(root) / "i3d-mindspore"
 
 
 def build_kernel():
-    """Path of the compiled kernel library (built once per source version), or None if it cannot be built."""
-    if "path" in _built:
-        return _built["path"]
-    source = KERNEL_SOURCE.read_bytes()
-    library = kernel_cache_dir() / f"max_pool3d_grad_{hashlib.sha256(source).hexdigest()[:16]}.so"
-    compiler = shutil.which(os.environ.get("CXX", "g++"))
-    if not library.exists() and compiler:
-        library.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=library.parent) as tmp:
-            partial = Path(tmp) / library.name
-            done = subprocess.run([compiler, "-O3", "-shared", "-fPIC", "-pthread", "-o", str(partial),
-                                   str(KERNEL_SOURCE)], capture_output=True, text=True, check=False)
-            if done.returncode == 0:
-                os.replace(partial, library)  # atomic: concurrent builders never see a partial file
-            else:
-                warnings.warn(f"max-pool gradient kernel did not compile ({done.stderr.strip()[:300]}); "
-                              "using MindSpore's MaxPool3DGrad (slower on CPU)")
-    _built["path"] = library if library.exists() else None
-    return _built["path"]
+    """Path of the compiled gradient kernel, or None if it cannot be built."""
+    return build_library(KERNEL_SOURCE, purpose="using MindSpore's MaxPool3DGrad (slower on CPU)")
 
 
 def like_input(x, *_):
@@ -65,8 +36,7 @@ class MaxPool3dSame(nn.Cell):
         super().__init__()
         self.pool = nn.MaxPool3d(kernel_size, stride, pad_mode="same")
         # kernel, stride, and MindSpore's CPU thread count (the kernel splits the N*C planes over threads)
-        threads = max(int(ms.get_context("runtime_num_threads") or 1), 1)
-        self.window = ms.Tensor(np.array(tuple(kernel_size) + tuple(stride) + (threads,), np.int64))
+        self.window = ms.Tensor(np.array(tuple(kernel_size) + tuple(stride) + (cpu_threads(),), np.int64))
         self.grad_op = ops.Custom(f"{library}:{KERNEL_FUNCTION}", out_shape=like_input, out_dtype=like_input,
                                   func_type="aot")
 
@@ -79,7 +49,7 @@ class MaxPool3dSame(nn.Cell):
 
 def max_pool_3d(kernel_size, stride):
     """The network's TF-SAME max pool: MaxPool3dSame where its CPU kernel is usable, else nn.MaxPool3d."""
-    library = build_kernel() if ms.get_context("device_target") == "CPU" else None
+    library = build_kernel() if on_cpu() else None
     if library is None:
         return nn.MaxPool3d(kernel_size, stride, pad_mode="same")
     return MaxPool3dSame(kernel_size, stride, library)

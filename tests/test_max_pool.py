@@ -64,11 +64,11 @@ def test_network_uses_it_on_cpu_and_names_are_unchanged(kernel):
 
 
 def test_without_a_compiler_the_network_uses_nn_maxpool3d(monkeypatch, tmp_path):
-    from src import max_pool
+    from src import cpu_kernels
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # no kernel built there yet
     monkeypatch.setenv("CXX", "no-such-compiler")
-    monkeypatch.setattr(max_pool, "_built", {})
+    monkeypatch.setattr(cpu_kernels, "_built", {})
     assert build_kernel() is None
     pool = max_pool_3d((3, 3, 3), (1, 1, 1))
     assert isinstance(pool, nn.MaxPool3d) and not isinstance(pool, MaxPool3dSame)

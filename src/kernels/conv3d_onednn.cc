@@ -1,0 +1,365 @@
+// TF-SAME 3-D convolution for MindSpore's CPU backend (ops.Custom, func_type "aot"); see src/conv3d.py.
+// MindSpore's own Conv3D hands oneDNN plain NCDHW tensors, so oneDNN can only pick its im2col+gemm
+// implementation; here the same oneDNN library (MindSpore's libdnnl.so.3) chooses the layouts itself
+// ("any"), which gives its direct jit kernels on blocked layouts, with reorders from and to NCDHW around
+// them. Three entry points: forward, backward data, backward weights. Each caches its primitives per
+// shape; buffers and scratchpads are per call, so concurrent calls from MindSpore's actors are safe.
+#include <oneapi/dnnl/dnnl.hpp>
+#include <oneapi/dnnl/dnnl_threadpool.hpp>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <map>
+#include <string>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using dnnl::memory;
+using tag = dnnl::memory::format_tag;
+using dt = dnnl::memory::data_type;
+
+// oneDNN built with the threadpool runtime runs single-threaded unless the stream carries a pool.
+class ThreadPool : public dnnl::threadpool_interop::threadpool_iface {
+ public:
+  explicit ThreadPool(int threads) : threads_(std::max(threads, 1)) {
+    for (int i = 1; i < threads_; ++i) workers_.emplace_back([this] { serve(); });
+  }
+  ~ThreadPool() override {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    for (auto &w : workers_) w.join();
+  }
+  int get_num_threads() const override { return threads_; }
+  bool get_in_parallel() const override { return in_parallel_; }
+  uint64_t get_flags() const override { return 0; }  // synchronous: parallel_for returns when all ran
+  void wait() override {}
+  void parallel_for(int n, const std::function<void(int, int)> &fn) override {
+    if (n <= 0) return;
+    if (n == 1 || threads_ == 1 || in_parallel_) {
+      run_inline(n, fn);
+      return;
+    }
+    auto job = std::make_shared<Job>(n, fn);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      queue_.push_back(job);
+    }
+    wake_.notify_all();
+    work_on(*job);
+    std::unique_lock<std::mutex> lock(mutex_);
+    finished_.wait(lock, [&] { return job->done == job->n; });
+  }
+
+ private:
+  struct Job {
+    Job(int n_, const std::function<void(int, int)> &fn_) : n(n_), fn(fn_) {}
+    const int n;
+    const std::function<void(int, int)> &fn;
+    std::atomic<int> next{0};
+    int done = 0;  // guarded by mutex_
+  };
+  static thread_local bool in_parallel_;
+
+  static void run_inline(int n, const std::function<void(int, int)> &fn) {
+    const bool outer = in_parallel_;
+    in_parallel_ = true;
+    for (int i = 0; i < n; ++i) fn(i, n);
+    in_parallel_ = outer;
+  }
+  void work_on(Job &job) {
+    int ran = 0;
+    in_parallel_ = true;
+    for (int i = job.next++; i < job.n; i = job.next++) {
+      job.fn(i, job.n);
+      ++ran;
+    }
+    in_parallel_ = false;
+    if (ran) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      job.done += ran;
+      if (job.done == job.n) finished_.notify_all();
+    }
+  }
+  void serve() {
+    for (;;) {
+      std::shared_ptr<Job> job;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        wake_.wait(lock, [&] {
+          while (!queue_.empty() && queue_.front()->next >= queue_.front()->n) queue_.pop_front();
+          return stop_ || !queue_.empty();
+        });
+        if (stop_) return;
+        job = queue_.front();
+      }
+      work_on(*job);
+    }
+  }
+  const int threads_;
+  std::vector<std::thread> workers_;
+  std::mutex mutex_;
+  std::condition_variable wake_, finished_;
+  std::deque<std::shared_ptr<Job>> queue_;
+  bool stop_ = false;
+};
+thread_local bool ThreadPool::in_parallel_ = false;
+
+dnnl::engine &cpu() {
+  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+dnnl::stream &stream_for(int threads) {
+  static std::mutex mutex;
+  static std::map<int, std::pair<std::unique_ptr<ThreadPool>, dnnl::stream>> streams;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto found = streams.find(threads);
+  if (found == streams.end()) {
+    auto pool = std::make_unique<ThreadPool>(threads);
+    dnnl::stream s = dnnl::threadpool_interop::make_stream(cpu(), pool.get());
+    found = streams.emplace(threads, std::make_pair(std::move(pool), s)).first;
+  }
+  return found->second.second;
+}
+
+enum Kind { kForward = 0, kBackwardData = 1, kBackwardWeights = 2 };
+
+// Everything one (kind, shapes, strides) needs; built once, executed many times.
+struct Plan {
+  memory::desc x, w, y;                  // plain NCDHW / OIDHW
+  memory::desc conv_x, conv_w, conv_y;   // the layouts the convolution wants
+  memory::desc scratch;
+  dnnl::primitive conv;
+  memory::dims x_offset;                 // set: conv_x is x zero-padded, x sits at this offset in it
+};
+
+// A direct jit implementation (not im2col+gemm, not the reference loops).
+bool direct(const char *impl) {
+  const std::string name(impl);
+  return name.find("jit") != std::string::npos && name.find("gemm") == std::string::npos;
+}
+
+// make(x, y) builds a primitive_desc for these activation layouts. With both left to oneDNN ("any") it
+// takes im2col+gemm for some shapes even where a direct kernel exists that wants the forward's blocked
+// layouts (the stem's backward weights); then ask again with those layouts fixed.
+template <typename PD, typename Make>
+PD choose(Make make, const memory::desc &any_x, const memory::desc &any_y,
+          const dnnl::convolution_forward::primitive_desc &fwd) {
+  PD pd = make(any_x, any_y);
+  if (direct(pd.impl_info_str())) return pd;
+  try {
+    PD fixed = make(fwd.src_desc(), fwd.dst_desc());
+    do {
+      if (direct(fixed.impl_info_str())) return fixed;
+    } while (fixed.next_impl());
+  } catch (const dnnl::error &) {
+  }
+  return pd;
+}
+
+memory::dims dims_of(const int64_t *shape) { return memory::dims(shape, shape + 5); }
+
+std::shared_ptr<Plan> plan_for(Kind kind, const int64_t *xs, const int64_t *ws, const int64_t *ys,
+                               const int64_t *stride) {
+  using Key = std::array<int64_t, 19>;
+  Key key{kind};
+  std::copy(xs, xs + 5, key.begin() + 1);
+  std::copy(ws, ws + 5, key.begin() + 6);
+  std::copy(ys, ys + 5, key.begin() + 11);
+  std::copy(stride, stride + 3, key.begin() + 16);
+  static std::mutex mutex;
+  static std::map<Key, std::shared_ptr<Plan>> plans;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto found = plans.find(key);
+  if (found != plans.end()) return found->second;
+
+  memory::dims strides(stride, stride + 3), pad_l(3), pad_r(3);
+  for (int d = 0; d < 3; ++d) {  // TF SAME: total pad (out-1)*stride + kernel - in, the smaller half in front
+    const int64_t total = std::max<int64_t>((ys[2 + d] - 1) * stride[d] + ws[2 + d] - xs[2 + d], 0);
+    pad_l[d] = total / 2;
+    pad_r[d] = total - total / 2;
+  }
+  auto plan = std::make_shared<Plan>();
+  plan->x = memory::desc(dims_of(xs), dt::f32, tag::ncdhw);
+  plan->w = memory::desc(dims_of(ws), dt::f32, tag::oidhw);
+  plan->y = memory::desc(dims_of(ys), dt::f32, tag::ncdhw);
+  const memory::desc ax(dims_of(xs), dt::f32, tag::any), aw(dims_of(ws), dt::f32, tag::any),
+      ay(dims_of(ys), dt::f32, tag::any);
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  const auto alg = dnnl::algorithm::convolution_direct;
+  dnnl::convolution_forward::primitive_desc fwd(cpu(), dnnl::prop_kind::forward_training, alg, ax, aw, ay,
+                                                strides, pad_l, pad_r, attr);
+  if (kind == kForward) {
+    plan->conv_x = fwd.src_desc();
+    plan->conv_w = fwd.weights_desc();
+    plan->conv_y = fwd.dst_desc();
+    plan->scratch = fwd.scratchpad_desc();
+    plan->conv = dnnl::convolution_forward(fwd);
+  } else if (kind == kBackwardData) {
+    using PD = dnnl::convolution_backward_data::primitive_desc;
+    PD bwd = choose<PD>([&](const memory::desc &x, const memory::desc &y) {
+      return PD(cpu(), alg, x, aw, y, strides, pad_l, pad_r, fwd, attr);
+    }, ax, ay, fwd);
+    plan->conv_x = bwd.diff_src_desc();
+    plan->conv_w = bwd.weights_desc();
+    plan->conv_y = bwd.diff_dst_desc();
+    plan->scratch = bwd.scratchpad_desc();
+    plan->conv = dnnl::convolution_backward_data(bwd);
+  } else {
+    using PD = dnnl::convolution_backward_weights::primitive_desc;
+    PD bwd = choose<PD>([&](const memory::desc &x, const memory::desc &y) {
+      return PD(cpu(), alg, x, aw, y, strides, pad_l, pad_r, fwd, attr);
+    }, ax, ay, fwd);
+    if (!direct(bwd.impl_info_str())) {
+      // The direct backward-weights kernel refuses some paddings (the stem's 2/3): pad x ourselves.
+      memory::dims padded = dims_of(xs), none(3, 0);
+      for (int d = 0; d < 3; ++d) padded[2 + d] += pad_l[d] + pad_r[d];
+      const memory::desc apx(padded, dt::f32, tag::any);
+      try {
+        dnnl::convolution_forward::primitive_desc fwd_p(cpu(), dnnl::prop_kind::forward_training, alg, apx, aw, ay,
+                                                        strides, none, none, attr);
+        PD bwd_p = choose<PD>([&](const memory::desc &x, const memory::desc &y) {
+          return PD(cpu(), alg, x, aw, y, strides, none, none, fwd_p, attr);
+        }, apx, ay, fwd_p);
+        if (direct(bwd_p.impl_info_str())) {
+          bwd = bwd_p;
+          plan->x_offset = {0, 0, pad_l[0], pad_l[1], pad_l[2]};
+        }
+      } catch (const dnnl::error &) {
+      }
+    }
+    plan->conv_x = bwd.src_desc();
+    plan->conv_w = bwd.diff_weights_desc();
+    plan->conv_y = bwd.diff_dst_desc();
+    plan->scratch = bwd.scratchpad_desc();
+    plan->conv = dnnl::convolution_backward_weights(bwd);
+  }
+  plans.emplace(key, plan);
+  return plan;
+}
+
+struct Buffer {  // 64-byte aligned scratch owned by one call
+  explicit Buffer(size_t bytes) : ptr(bytes ? std::aligned_alloc(64, (bytes + 63) / 64 * 64) : nullptr) {}
+  ~Buffer() { std::free(ptr); }
+  void *ptr;
+};
+
+// The plain tensor `user` as the layout `want`: itself, or a reordered copy kept alive by `keep`.
+memory as_layout(const memory::desc &plain, void *user, const memory::desc &want, dnnl::stream &s,
+                 std::vector<std::unique_ptr<Buffer>> &keep) {
+  memory m(plain, cpu(), user);
+  if (want == plain) return m;
+  keep.push_back(std::make_unique<Buffer>(want.get_size()));
+  memory converted(want, cpu(), keep.back()->ptr);
+  dnnl::reorder(m, converted).execute(s, m, converted);
+  return converted;
+}
+
+// x zero-padded in the layout plan.conv_x (an explicit SAME padding), in a buffer kept alive by `keep`.
+memory padded(const Plan &plan, void *user, dnnl::stream &s, std::vector<std::unique_ptr<Buffer>> &keep) {
+  keep.push_back(std::make_unique<Buffer>(plan.conv_x.get_size()));
+  std::memset(keep.back()->ptr, 0, plan.conv_x.get_size());
+  memory whole(plan.conv_x, cpu(), keep.back()->ptr);
+  memory inner(plan.conv_x.submemory_desc(plan.x.get_dims(), plan.x_offset), cpu(), keep.back()->ptr);
+  memory x(plan.x, cpu(), user);
+  dnnl::reorder(x, inner).execute(s, x, inner);
+  return whole;
+}
+
+// An output in layout `want`, written (reordered if needed) into the plain tensor `user` by finish().
+struct Output {
+  Output(const memory::desc &plain_, void *user_, const memory::desc &want, std::vector<std::unique_ptr<Buffer>> &keep)
+      : plain(plain_, cpu(), user_) {
+    if (want == plain_) {
+      mem = plain;
+    } else {
+      keep.push_back(std::make_unique<Buffer>(want.get_size()));
+      mem = memory(want, cpu(), keep.back()->ptr);
+    }
+  }
+  void finish(dnnl::stream &s) {
+    if (mem.get_data_handle() != plain.get_data_handle()) dnnl::reorder(mem, plain).execute(s, mem, plain);
+  }
+  memory plain, mem;
+};
+
+// Inputs, then the output (all f32 NCDHW / OIDHW) and an int64 cfg (4): stride t,h,w and threads.
+//   forward:          x, w, cfg        -> y
+//   backward data:    x, w, dy, cfg    -> dx   (x only gives the shape)
+//   backward weights: x, w, dy, cfg    -> dw   (w only gives the shape)
+int run(Kind kind, int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes) {
+  const int want = kind == kForward ? 4 : 5;
+  if (nparam != want || ndims[want - 2] != 1 || shapes[want - 2][0] != 4) return 1;
+  for (int i = 0; i < want; ++i)
+    if (i != want - 2 && (ndims[i] != 5 || std::string(dtypes[i]) != "float32")) return 1;
+  const int64_t *cfg = static_cast<const int64_t *>(params[want - 2]);
+  const int64_t *xs = shapes[0], *ws = shapes[1], *ys = kind == kForward ? shapes[3] : shapes[2];
+  void *out = params[want - 1];
+  try {
+    auto plan = plan_for(kind, xs, ws, ys, cfg);
+    dnnl::stream &s = stream_for(static_cast<int>(cfg[3]));
+    std::vector<std::unique_ptr<Buffer>> keep;
+    Buffer scratch(plan->scratch.get_size());
+    memory pad(plan->scratch, cpu(), scratch.ptr);
+    if (kind == kForward) {
+      memory x = as_layout(plan->x, params[0], plan->conv_x, s, keep);
+      memory w = as_layout(plan->w, params[1], plan->conv_w, s, keep);
+      Output y(plan->y, out, plan->conv_y, keep);
+      plan->conv.execute(s, {{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, y.mem},
+                             {DNNL_ARG_SCRATCHPAD, pad}});
+      y.finish(s);
+    } else if (kind == kBackwardData) {
+      memory w = as_layout(plan->w, params[1], plan->conv_w, s, keep);
+      memory dy = as_layout(plan->y, params[2], plan->conv_y, s, keep);
+      Output dx(plan->x, out, plan->conv_x, keep);
+      plan->conv.execute(s, {{DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DIFF_SRC, dx.mem},
+                             {DNNL_ARG_SCRATCHPAD, pad}});
+      dx.finish(s);
+    } else {
+      memory x = plan->x_offset.empty() ? as_layout(plan->x, params[0], plan->conv_x, s, keep)
+                                        : padded(*plan, params[0], s, keep);
+      memory dy = as_layout(plan->y, params[2], plan->conv_y, s, keep);
+      Output dw(plan->w, out, plan->conv_w, keep);
+      plan->conv.execute(s, {{DNNL_ARG_SRC, x}, {DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_DIFF_WEIGHTS, dw.mem},
+                             {DNNL_ARG_SCRATCHPAD, pad}});
+      dw.finish(s);
+    }
+    s.wait();
+  } catch (const dnnl::error &) {
+    return 2;
+  } catch (const std::exception &) {  // e.g. out of memory: never let an exception cross the C boundary
+    return 3;
+  }
+  return 0;
+}
+
+}  // namespace
+
+extern "C" int Conv3dForward(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes,
+                             void *, void *) {
+  return run(kForward, nparam, params, ndims, shapes, dtypes);
+}
+extern "C" int Conv3dBackwardData(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes,
+                                  void *, void *) {
+  return run(kBackwardData, nparam, params, ndims, shapes, dtypes);
+}
+extern "C" int Conv3dBackwardWeights(int nparam, void **params, int *ndims, int64_t **shapes,
+                                     const char **dtypes, void *, void *) {
+  return run(kBackwardWeights, nparam, params, ndims, shapes, dtypes);
+}
