@@ -3,7 +3,6 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements-installed
-export ONEDNN_MAX_CPU_ISA ?= AVX2
 
 .PHONY: test demo bench venv clean
 

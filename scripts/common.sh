@@ -4,7 +4,6 @@ REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 if [ -z "${PYTHON:-}" ]; then
     if [ -x "$REPO_ROOT/.venv/bin/python" ]; then PYTHON="$REPO_ROOT/.venv/bin/python"; else PYTHON=python3; fi
 fi
-export ONEDNN_MAX_CPU_ISA="${ONEDNN_MAX_CPU_ISA:-AVX2}"
 # The standard layout: $I3D_DATA_ROOT/<mode>/<dataset>/{jpg,annotation/<dataset>_<split>.json}
 I3D_DATA_ROOT="${I3D_DATA_ROOT:-./datasets}"
 I3D_PRETRAINED_DIR="${I3D_PRETRAINED_DIR:-./pretrained}"

@@ -11,11 +11,14 @@ the weight gradient. Results equal nn.Conv3d's to float rounding (relative 1e-6;
 Without a compiler or oneDNN's headers, or off the CPU, conv3d_same gives a plain nn.Conv3d; export
 switches the kernel off (portable_convolutions), since a MindIR/ONNX file cannot carry it.
 """
+import os
+
 import mindspore as ms
 import numpy as np
 from mindspore import nn, ops
 
 from .cpu_kernels import build_kernel, cpu_threads, on_cpu, onednn_flags, warn_once
+from .runtime import ONEDNN_ISA_VALUE, ONEDNN_ISA_VAR
 
 KERNEL_SOURCE = "conv3d_onednn.cc"
 
@@ -26,7 +29,11 @@ def build_conv_kernel():
     if flags is None:
         warn_once(f"{why_not}; using MindSpore's Conv3D (slower on CPU)")
         return None
-    return build_kernel(KERNEL_SOURCE, flags, purpose="using MindSpore's Conv3D (slower on CPU)")
+    library = build_kernel(KERNEL_SOURCE, flags, purpose="using MindSpore's Conv3D (slower on CPU)")
+    if library is None and ONEDNN_ISA_VAR not in os.environ:
+        warn_once(f"MindSpore's Conv3D can be 25-140x slower on CPUs with AVX-512: set {ONEDNN_ISA_VAR}="
+                  f"{ONEDNN_ISA_VALUE} before starting (README, 'CPU speed')")
+    return library
 
 
 def input_like(x, *_):

@@ -16,8 +16,6 @@ import tempfile
 import warnings
 from pathlib import Path
 
-import mindspore as ms
-
 KERNEL_DIR = Path(__file__).resolve().parent / "kernels"
 _built = {}
 _warned = set()
@@ -29,12 +27,20 @@ def kernel_cache_dir():
 
 
 def on_cpu():
+    import mindspore as ms  # not at import: src/runtime.py asks conv_kernel_buildable before MindSpore loads
+
     return ms.get_context("device_target") == "CPU"
 
 
 def cpu_threads():
     """MindSpore's CPU thread count, which the kernels use too (never more threads than MindSpore's)."""
+    import mindspore as ms
+
     return max(int(ms.get_context("runtime_num_threads") or 1), 1)
+
+
+def compiler():
+    return shutil.which(os.environ.get("CXX", "g++"))
 
 
 def warn_once(message):
@@ -55,7 +61,10 @@ def onednn_flags():
     MindSpore ships the library but not its headers; the torch wheel ships oneDNN 3.x headers, whose C
     API the 3.x library keeps (checked by tests/test_conv3d.py against MindSpore's own Conv3D).
     """
-    mindspore_lib = package_dir("mindspore") / "lib"
+    mindspore = package_dir("mindspore")
+    if mindspore is None:
+        return None, "MindSpore is not installed"
+    mindspore_lib = mindspore / "lib"
     library = mindspore_lib / "libdnnl.so.3"
     if not library.is_file():
         return None, f"{library} not found"
@@ -66,6 +75,12 @@ def onednn_flags():
     return ["-std=c++17", f"-I{include}", str(library), f"-Wl,-rpath,{mindspore_lib}"], None
 
 
+def conv_kernel_buildable():
+    """Whether the convolution kernel can be built (or is): a compiler and oneDNN's library and headers.
+    Cheap, and imports nothing, so it can run before MindSpore's first op (src/runtime.py)."""
+    return compiler() is not None and onednn_flags()[0] is not None
+
+
 def build_kernel(source_name, extra_flags=(), purpose=""):
     """Path of the compiled library for src/kernels/<source_name>, or None (with a warning) if it cannot
     be built. Built once per source and flags; concurrent builders never see a partial file."""
@@ -73,15 +88,15 @@ def build_kernel(source_name, extra_flags=(), purpose=""):
     if key in _built:
         return _built[key]
     source = KERNEL_DIR / source_name
-    compiler = shutil.which(os.environ.get("CXX", "g++"))
+    cxx = compiler()
     command = ["-O3", "-shared", "-fPIC", "-pthread", *extra_flags]  # libraries must follow the source file
     digest = hashlib.sha256(source.read_bytes() + "\0".join(command).encode()).hexdigest()[:16]
     library = kernel_cache_dir() / f"{source.stem}_{digest}.so"
-    if not library.exists() and compiler:
+    if not library.exists() and cxx:
         library.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=library.parent) as tmp:
             partial = Path(tmp) / library.name
-            done = subprocess.run([compiler, *command[:4], "-o", str(partial), str(source), *command[4:]],
+            done = subprocess.run([cxx, *command[:4], "-o", str(partial), str(source), *command[4:]],
                                   capture_output=True, text=True, check=False)
             if done.returncode == 0:
                 os.replace(partial, library)

@@ -13,6 +13,7 @@ from mindspore.train import mind_ir_pb2
 from .errors import UserError
 from .layout import mode_of_channels
 from .network_input import as_network_input
+from .runtime import prefer_fast_cpu_kernels
 
 
 class MindirError(UserError, ValueError):
@@ -96,6 +97,9 @@ def load_mindir(path, flag="--mindir"):
 
     `flag` is the command-line option that named the file, for the error messages.
     """
+    # The file runs MindSpore's own Conv3D: cap oneDNN at AVX2 (effective where, as in predict.py
+    # --mindir, no MindSpore op has run yet in this process; see src/runtime.py).
+    prefer_fast_cpu_kernels(mindspore_convolutions=True)
     return MindirRunner(path, flag)
 
 

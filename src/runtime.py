@@ -1,8 +1,12 @@
 """Process-wide MindSpore setup: the CPU speed switch, execution mode and device.
 
-MindSpore 2.10's bundled oneDNN picks a reference (25-140x slower) convolution kernel on CPUs with
-AVX-512; capping the ISA at AVX2 restores the fast kernels. oneDNN reads the variable when it creates
-its first primitive, so it must be in the environment before the first MindSpore op runs.
+MindSpore 2.10's own Conv3D hands oneDNN plain NCDHW tensors, and on CPUs with AVX-512 oneDNN then
+picks a 25-140x slower convolution kernel; capping oneDNN's ISA at AVX2 restores its fast gemm kernel.
+The network's convolutions normally run in the project's kernel (src/conv3d.py), which lets oneDNN
+choose blocked layouts and is fastest uncapped (AVX-512 kernels where the CPU has them). So the cap is
+set where MindSpore's Conv3D does the work: the kernel cannot be built here, or an exported MINDIR
+runs. oneDNN reads the variable when it creates its first primitive, so the choice is made before the
+first MindSpore op (`import src`), and a user's own ONEDNN_MAX_CPU_ISA always wins.
 """
 import os
 
@@ -13,9 +17,18 @@ CONTEXT_MODES = {"gr": "GRAPH_MODE", "py": "PYNATIVE_MODE"}
 DEVICE_TARGETS = ("CPU", "GPU", "Ascend")
 
 
-def prefer_fast_cpu_kernels():
-    """Set ONEDNN_MAX_CPU_ISA=AVX2 unless the user chose a value; returns the value in force."""
-    return os.environ.setdefault(ONEDNN_ISA_VAR, ONEDNN_ISA_VALUE)
+def prefer_fast_cpu_kernels(mindspore_convolutions=None):
+    """Set ONEDNN_MAX_CPU_ISA=AVX2 where MindSpore's own Conv3D will run the convolutions (None: unless
+    the project's convolution kernel can be built here), never over the user's value; returns the value
+    in force (None: oneDNN's best)."""
+    if ONEDNN_ISA_VAR not in os.environ:
+        if mindspore_convolutions is None:
+            from .cpu_kernels import conv_kernel_buildable
+
+            mindspore_convolutions = not conv_kernel_buildable()
+        if mindspore_convolutions:
+            os.environ[ONEDNN_ISA_VAR] = ONEDNN_ISA_VALUE
+    return os.environ.get(ONEDNN_ISA_VAR)
 
 
 def configure(device_target="CPU", context="gr", device_id=None, seed=None):

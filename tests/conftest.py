@@ -1,11 +1,9 @@
-"""Shared test fixtures: the ../shared folder beside the repository, CPU speed switch."""
-import os
+"""Shared test fixtures: the ../shared folder beside the repository."""
 from pathlib import Path
 
 import pytest
 
-# Must be in the environment before MindSpore runs its first convolution (see README, "CPU speed").
-os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX2")
+import src  # noqa: F401  (sets the CPU speed switch before MindSpore's first op: README, "CPU speed")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"

@@ -49,8 +49,7 @@ def find_msrun():
 def worker_env(**extra):
     """This environment without a caller's multi-host settings, with `python` = this interpreter first on PATH."""
     env = {k: v for k, v in os.environ.items() if k not in ("MASTER_PORT", "NODE_NUM", "NODE_RANK", "MASTER_ADDR")}
-    env.update(PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}", ONEDNN_MAX_CPU_ISA="AVX2",
-               **extra)
+    env.update(PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}", **extra)
     return env
 
 

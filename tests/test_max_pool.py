@@ -51,7 +51,10 @@ def test_output_and_gradient_equal_maxpool3dgrad(kernel, mode, shape, kernel_siz
     finally:
         ms.set_context(mode=ms.PYNATIVE_MODE)
     np.testing.assert_array_equal(got[0], want[0])
-    np.testing.assert_array_equal(got[1], want[1])
+    # Same elements get the gradient (a tie sent elsewhere moves a whole value); where windows overlap,
+    # oneDNN's AVX-512 pooling backward adds the contributions in another order (1 ulp; equal at AVX2).
+    np.testing.assert_array_equal(got[1] != 0, want[1] != 0)
+    np.testing.assert_allclose(got[1], want[1], rtol=1e-6, atol=0)
     assert np.count_nonzero(got[1]) > 0
 
 
