@@ -12,6 +12,7 @@ eval-mode BatchNorm on both sides.
 import argparse
 import gc
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -26,6 +27,7 @@ import src  # noqa: E402,F401  (CPU speed switch)
 import mindspore as ms  # noqa: E402
 from mindspore import nn  # noqa: E402
 
+from src.conv3d import build_conv_kernel  # noqa: E402
 from src.finetune import freeze_all_but, parse_prefixes  # noqa: E402
 from src.i3d import FEATURE_CHANNELS, INCEPTION_CHANNELS, VALID_ENDPOINTS, build_i3d, inception_out_channels  # noqa: E402
 
@@ -221,6 +223,8 @@ def main():
     torch.set_num_threads(threads)
     print(f"threads: MindSpore runtime_num_threads={threads}, torch.get_num_threads()={torch.get_num_threads()}; "
           f"best of {args.rounds} rounds, sides alternating", flush=True)
+    print(f"oneDNN ISA cap (both sides): ONEDNN_MAX_CPU_ISA={os.environ.get('ONEDNN_MAX_CPU_ISA', 'unset')}; our "
+          f"convolutions: {'the oneDNN kernel' if build_conv_kernel() else 'MindSpore Conv3D'} (src/conv3d.py)")
     print(f"{'case':<10} {'shape':>15} {'step':>8} {'trains':>22} {'ours s':>8} {'torch s':>8} {'ours/torch':>10}")
     results = {}
     for name in names:

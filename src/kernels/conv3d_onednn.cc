@@ -18,9 +18,9 @@
 #include <exception>
 #include <functional>
 #include <map>
-#include <string>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -120,19 +120,21 @@ class ThreadPool : public dnnl::threadpool_interop::threadpool_iface {
 thread_local bool ThreadPool::in_parallel_ = false;
 
 dnnl::engine &cpu() {
-  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
-  return engine;
+  static auto *engine = new dnnl::engine(dnnl::engine::kind::cpu, 0);  // never destroyed, like the streams
+  return *engine;
 }
 
+// One stream (and pool) per thread count. Never destroyed: at exit the idle workers simply end with the
+// process, instead of being joined while another thread might still be inside a convolution.
 dnnl::stream &stream_for(int threads) {
   static std::mutex mutex;
-  static std::map<int, std::pair<std::unique_ptr<ThreadPool>, dnnl::stream>> streams;
+  static auto *streams = new std::map<int, std::pair<ThreadPool *, dnnl::stream>>();
   std::lock_guard<std::mutex> lock(mutex);
-  auto found = streams.find(threads);
-  if (found == streams.end()) {
-    auto pool = std::make_unique<ThreadPool>(threads);
-    dnnl::stream s = dnnl::threadpool_interop::make_stream(cpu(), pool.get());
-    found = streams.emplace(threads, std::make_pair(std::move(pool), s)).first;
+  auto found = streams->find(threads);
+  if (found == streams->end()) {
+    auto *pool = new ThreadPool(threads);
+    dnnl::stream s = dnnl::threadpool_interop::make_stream(cpu(), pool);
+    found = streams->emplace(threads, std::make_pair(pool, s)).first;
   }
   return found->second.second;
 }
@@ -148,10 +150,11 @@ struct Plan {
   memory::dims x_offset;                 // set: conv_x is x zero-padded, x sits at this offset in it
 };
 
-// A direct jit implementation (not im2col+gemm, not the reference loops).
+// Not im2col+gemm ("gemm:jit", "x64:gemm:jit") and not the reference loops ("ref:any"): a direct or
+// brgemm kernel on blocked layouts.
 bool direct(const char *impl) {
-  const std::string name(impl);
-  return name.find("jit") != std::string::npos && name.find("gemm") == std::string::npos;
+  const std::string name = std::string(":") + impl + ":";
+  return name.find(":gemm:") == std::string::npos && name.rfind(":ref:", 0) == std::string::npos;
 }
 
 // make(x, y) builds a primitive_desc for these activation layouts. With both left to oneDNN ("any") it
@@ -183,10 +186,10 @@ std::shared_ptr<Plan> plan_for(Kind kind, const int64_t *xs, const int64_t *ws, 
   std::copy(ys, ys + 5, key.begin() + 11);
   std::copy(stride, stride + 3, key.begin() + 16);
   static std::mutex mutex;
-  static std::map<Key, std::shared_ptr<Plan>> plans;
+  static auto *plans = new std::map<Key, std::shared_ptr<Plan>>();  // never destroyed, like the streams
   std::lock_guard<std::mutex> lock(mutex);
-  auto found = plans.find(key);
-  if (found != plans.end()) return found->second;
+  auto found = plans->find(key);
+  if (found != plans->end()) return found->second;
 
   memory::dims strides(stride, stride + 3), pad_l(3), pad_r(3);
   for (int d = 0; d < 3; ++d) {  // TF SAME: total pad (out-1)*stride + kernel - in, the smaller half in front
@@ -250,7 +253,7 @@ std::shared_ptr<Plan> plan_for(Kind kind, const int64_t *xs, const int64_t *ws, 
     plan->scratch = bwd.scratchpad_desc();
     plan->conv = dnnl::convolution_backward_weights(bwd);
   }
-  plans.emplace(key, plan);
+  plans->emplace(key, plan);
   return plan;
 }
 
