@@ -74,21 +74,39 @@ def rgb_frame_paths(folder):
     return sorted(p for p in Path(folder).iterdir() if (m := FRAME_RE.match(p.name)) and not m.group(2))
 
 
+def frame_numbers(folder):
+    """{'': rgb, 'x': flow x, 'y': flow y} -> the set of frame numbers present (one directory listing)."""
+    found = {"": set(), "x": set(), "y": set()}
+    for name in os.listdir(folder):
+        m = FRAME_RE.match(name)
+        if m:
+            found[m.group(2)].add(int(m.group(1)))
+    return found
+
+
+def first_missing(numbers, n):
+    """The first of frames 1..n not in `numbers`, or None: the one rule for a gap in a frame folder
+    (a gap would silently shift every later frame, so every reader refuses it)."""
+    return next((k for k in range(1, n + 1) if k not in numbers), None)
+
+
 def contiguous_rgb_frames(folder):
     """The rgb frames 1..n of a folder, checked to run without a gap and to end where its `n_frames` says
     (when it has one): a gap would silently shift every later frame. Errors name the first missing file."""
-    paths = rgb_frame_paths(folder)
-    if not paths:
+    numbers = frame_numbers(folder)[""]
+    if not numbers:
         raise VideoReadError(folder, f"no {RGB_FRAME_PATTERN} frames")
-    numbers = [int(FRAME_RE.match(p.name).group(1)) for p in paths]
+    last = max(numbers)
     declared = read_n_frames(folder) if is_finished(folder) else None
-    missing = sorted(set(range(1, max(numbers[-1], declared or 0) + 1)) - set(numbers))
-    if missing:
-        said = f"n_frames says {declared}" if declared is not None else f"frames run to {paths[-1].name}"
-        raise VideoReadError(frame_path(folder, missing[0]), f"missing frame ({len(missing)} missing; {said})")
-    if declared is not None and numbers[-1] > declared:
-        raise VideoReadError(paths[-1], f"beyond n_frames ({declared}): frames and n_frames disagree")
-    return paths
+    end = max(last, declared or 0)
+    gap = first_missing(numbers, end)
+    if gap is not None:
+        said = f"n_frames says {declared}" if declared is not None else f"frames run to {frame_name(last)}"
+        missing = len(set(range(1, end + 1)) - numbers)
+        raise VideoReadError(frame_path(folder, gap), f"missing frame ({missing} missing; {said})")
+    if declared is not None and last > declared:
+        raise VideoReadError(frame_path(folder, last), f"beyond n_frames ({declared}): frames and n_frames disagree")
+    return [frame_path(folder, k) for k in range(1, last + 1)]
 
 
 # -- flow encoding -----------------------------------------------------------------------------------
@@ -138,20 +156,16 @@ def is_finished(folder):
 def _contiguous(indices, folder, kind):
     """n when the indices are exactly 1..n, otherwise an error naming the first missing frame."""
     n = max(indices)
-    if len(indices) != n:
-        first_gap = min(set(range(1, n + 1)) - indices)
-        raise VideoReadError(folder, f"{kind} frame {first_gap} is missing (highest index {n}, {len(indices)} files)")
+    gap = first_missing(indices, n)
+    if gap is not None:
+        raise VideoReadError(folder, f"{kind} frame {gap} is missing (highest index {n}, {len(indices)} files)")
     return n
 
 
 def count_frames(folder):
     """Frames in a folder of rgb or flow files, checked to run 1..n without a gap (x and y alike)."""
     folder = Path(folder)
-    found = {"": set(), "x": set(), "y": set()}
-    for name in os.listdir(folder):
-        m = FRAME_RE.match(name)
-        if m:
-            found[m.group(2)].add(int(m.group(1)))
+    found = frame_numbers(folder)
     rgb, fx, fy = found[""], found["x"], found["y"]
     if not (rgb or fx or fy):
         raise VideoReadError(folder, f"no {RGB_FRAME_PATTERN} (rgb) or {FLOW_FRAME_PATTERN} (flow) frames")

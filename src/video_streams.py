@@ -11,7 +11,7 @@ import numpy as np
 from .layout import FLOW_BOUND
 from .loader.spatial_transforms import center_plan
 from .media import iter_video_frames, resize_short_side
-from .prep.flow import encode_flow, tvl1
+from .prep.flow import encode_flow, flow_file_numbers, tvl1, zero_flow
 from .prep.frames import JPEG_QUALITY, encode_rgb_jpeg
 
 
@@ -32,14 +32,16 @@ def stored_frames(video, size=240, quality=JPEG_QUALITY, limit=0):
 
 
 def stored_flow(grays, bound=FLOW_BOUND):
-    """[(x, y)] uint8 flow planes as convert_rgb_to_flow stores them: flow k = TV-L1(frame k -> k+1), the last
-    repeating the one before (one frame: a zero flow), quantised with `bound`, through JPEG."""
-    if len(grays) == 1:
-        fields = [np.zeros(grays[0].shape + (2,), np.float32)]
-    else:
-        fields = [tvl1().calc(prev, cur, None) for prev, cur in zip(grays, grays[1:])]
-    planes = [tuple(_decode(data, cv2.IMREAD_GRAYSCALE) for data in encode_flow(f, bound)) for f in fields]
-    return planes if len(grays) == 1 else planes + planes[-1:]
+    """[(x, y)] uint8 flow planes as convert_rgb_to_flow stores them (flow k = TV-L1(frame k -> k+1), numbered
+    by flow_file_numbers, zero_flow for one frame), quantised with `bound`, through JPEG."""
+    n = len(grays)
+    fields = [tvl1().calc(prev, cur, None) for prev, cur in zip(grays, grays[1:])] or [zero_flow(grays[0].shape)]
+    planes = [None] * n
+    for k, field in enumerate(fields, 1):
+        stored = tuple(_decode(data, cv2.IMREAD_GRAYSCALE) for data in encode_flow(field, bound))
+        for number in flow_file_numbers(k, n):
+            planes[number - 1] = stored
+    return planes
 
 
 def video_clips(video, modes=("rgb", "flow"), size=240, crop=224, bound=FLOW_BOUND, num_frames=0,

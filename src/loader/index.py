@@ -4,7 +4,6 @@ Every inconsistency is an error that names the file, found once while the index 
 than in a worker process halfway through an epoch.
 """
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,14 +42,14 @@ def read_n_frames(video_dir):
 def check_frames(video_dir, n_frames, channels, mode):
     """Every frame 1..n_frames of every channel must be there (one directory listing per video): a gap
     would otherwise surface as a failed read inside a data worker halfway through an epoch."""
-    present = set(os.listdir(video_dir))
-    for index in range(1, n_frames + 1):
-        for channel in channels:
-            name = layout.frame_name(index, channel)
-            if name not in present:
-                raise DatasetIndexError(f"{Path(video_dir) / name}: missing, but {Path(video_dir) / layout.N_FRAMES} "
-                                        f"says {n_frames} frames (incomplete extraction, or {'an' if mode == 'rgb' else 'a'} {mode} clip in the "
-                                        "wrong tree?)")
+    present = layout.frame_numbers(video_dir)
+    gaps = [(gap, channel) for channel in channels if (gap := layout.first_missing(present[channel], n_frames))]
+    if gaps:
+        gap, channel = min(gaps)
+        name = layout.frame_path(video_dir, gap, channel)
+        raise DatasetIndexError(f"{name}: missing, but {Path(video_dir) / layout.N_FRAMES} "
+                                f"says {n_frames} frames (incomplete extraction, or {'an' if mode == 'rgb' else 'a'} {mode} clip in the "
+                                "wrong tree?)")
 
 
 def load_annotation(annotation_path):

@@ -86,6 +86,12 @@ def flow_file_numbers(k, n):
     return (k, n) if k == n - 1 else (k,)
 
 
+def zero_flow(frame_shape):
+    """The flow stored for a one-frame video (no pair to compare): zero motion, so that every video has as
+    many flow frames as rgb frames."""
+    return np.zeros(tuple(frame_shape[:2]) + (2,), np.float32)
+
+
 def compute_flow(rgb_dir, dst, bound=FLOW_BOUND):
     """TV-L1 flow of the frame folder rgb_dir into the flow folder dst; returns the frame count."""
 
@@ -93,8 +99,7 @@ def compute_flow(rgb_dir, dst, bound=FLOW_BOUND):
         paths = contiguous_rgb_frames(rgb_dir)
         n = len(paths)
         if n == 1:
-            shape = read_gray(paths[0]).shape
-            write_flow(tmp, 1, np.zeros(shape + (2,), np.float32), bound)
+            write_flow(tmp, 1, zero_flow(read_gray(paths[0]).shape), bound)
             write_n_frames(tmp, 1)
             return 1
         for k, prev, cur in _frame_pairs(paths):

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from src.layout import is_finished, write_n_frames
-from src.prep.flow import encode_flow, flow_file_numbers, read_video_gray, write_encoded
+from src.prep.flow import encode_flow, flow_file_numbers, read_video_gray, write_encoded, zero_flow
 from src.prep.jobs import Progress, close_folder, failure_reason, open_folder
 from src.prep.tvl1_torch import measure_throughput, tvl1_flow
 
@@ -113,7 +113,7 @@ class _Pipeline:
                     continue
                 video = _Video(task, len(frames))
                 if len(frames) == 1:  # one zero flow frame, as the OpenCV backend writes
-                    self.encoder.submit(self.store, video, 1, np.zeros(frames[0].shape + (2,), np.float32))
+                    self.encoder.submit(self.store, video, 1, zero_flow(frames[0].shape))
                     continue
                 bucket = buckets.setdefault(frames[0].shape, [])
                 for k in range(1, len(frames)):
