@@ -19,10 +19,13 @@ def read_npy(path):
     """A .npy array whose header is checked against the file size first: a malformed or enormous header
     is an error naming the file, not a huge allocation or a crash inside NumPy."""
     fmt = np.lib.format
+    headers = {(1, 0): fmt.read_array_header_1_0, (2, 0): fmt.read_array_header_2_0}  # 3.0: structured dtypes only
     try:
         with open(path, "rb") as f:
             version = fmt.read_magic(f)
-            shape, fortran, dtype = fmt._read_array_header(f, version)
+            if version not in headers:
+                raise ValueError(f".npy format version {version[0]}.{version[1]}")
+            shape, fortran, dtype = headers[version](f)
             data_start = f.tell()
     except (ValueError, OSError, EOFError, SyntaxError) as exc:
         raise ValueError(f"{path}: not a readable .npy array ({exc})") from None
