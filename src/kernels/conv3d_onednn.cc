@@ -22,6 +22,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 namespace {
@@ -140,14 +141,28 @@ dnnl::stream &stream_for(int threads) {
 }
 
 enum Kind { kForward = 0, kBackwardData = 1, kBackwardWeights = 2 };
+enum Tensor { kX = 0, kW = 1, kY = 2 };  // input, weights, output (or their gradients)
+
+// Which tensors each kind reads (and as which oneDNN argument) and which it writes.
+struct Roles {
+  Tensor in[2];
+  int in_arg[2];
+  Tensor out;
+  int out_arg;
+};
+const Roles kRoles[3] = {
+    {{kX, kW}, {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS}, kY, DNNL_ARG_DST},
+    {{kY, kW}, {DNNL_ARG_DIFF_DST, DNNL_ARG_WEIGHTS}, kX, DNNL_ARG_DIFF_SRC},
+    {{kX, kY}, {DNNL_ARG_SRC, DNNL_ARG_DIFF_DST}, kW, DNNL_ARG_DIFF_WEIGHTS},
+};
 
 // Everything one (kind, shapes, strides) needs; built once, executed many times.
 struct Plan {
-  memory::desc x, w, y;                  // plain NCDHW / OIDHW
-  memory::desc conv_x, conv_w, conv_y;   // the layouts the convolution wants
+  memory::desc plain[3];                 // x, w, y as MindSpore holds them: NCDHW / OIDHW
+  memory::desc conv[3];                  // x, w, y in the layouts the convolution wants
   memory::desc scratch;
-  dnnl::primitive conv;
-  memory::dims x_offset;                 // set: conv_x is x zero-padded, x sits at this offset in it
+  dnnl::primitive primitive;
+  memory::dims x_offset;                 // set: conv[kX] is x zero-padded, x sits at this offset in it
 };
 
 // Not im2col+gemm ("gemm:jit", "x64:gemm:jit") and not the reference loops ("ref:any"): a direct or
@@ -198,9 +213,9 @@ std::shared_ptr<Plan> plan_for(Kind kind, const int64_t *xs, const int64_t *ws, 
     pad_r[d] = total - total / 2;
   }
   auto plan = std::make_shared<Plan>();
-  plan->x = memory::desc(dims_of(xs), dt::f32, tag::ncdhw);
-  plan->w = memory::desc(dims_of(ws), dt::f32, tag::oidhw);
-  plan->y = memory::desc(dims_of(ys), dt::f32, tag::ncdhw);
+  plan->plain[kX] = memory::desc(dims_of(xs), dt::f32, tag::ncdhw);
+  plan->plain[kW] = memory::desc(dims_of(ws), dt::f32, tag::oidhw);
+  plan->plain[kY] = memory::desc(dims_of(ys), dt::f32, tag::ncdhw);
   const memory::desc ax(dims_of(xs), dt::f32, tag::any), aw(dims_of(ws), dt::f32, tag::any),
       ay(dims_of(ys), dt::f32, tag::any);
   dnnl::primitive_attr attr;
@@ -209,21 +224,21 @@ std::shared_ptr<Plan> plan_for(Kind kind, const int64_t *xs, const int64_t *ws, 
   dnnl::convolution_forward::primitive_desc fwd(cpu(), dnnl::prop_kind::forward_training, alg, ax, aw, ay,
                                                 strides, pad_l, pad_r, attr);
   if (kind == kForward) {
-    plan->conv_x = fwd.src_desc();
-    plan->conv_w = fwd.weights_desc();
-    plan->conv_y = fwd.dst_desc();
+    plan->conv[kX] = fwd.src_desc();
+    plan->conv[kW] = fwd.weights_desc();
+    plan->conv[kY] = fwd.dst_desc();
     plan->scratch = fwd.scratchpad_desc();
-    plan->conv = dnnl::convolution_forward(fwd);
+    plan->primitive = dnnl::convolution_forward(fwd);
   } else if (kind == kBackwardData) {
     using PD = dnnl::convolution_backward_data::primitive_desc;
     PD bwd = choose<PD>([&](const memory::desc &x, const memory::desc &y) {
       return PD(cpu(), alg, x, aw, y, strides, pad_l, pad_r, fwd, attr);
     }, ax, ay, fwd);
-    plan->conv_x = bwd.diff_src_desc();
-    plan->conv_w = bwd.weights_desc();
-    plan->conv_y = bwd.diff_dst_desc();
+    plan->conv[kX] = bwd.diff_src_desc();
+    plan->conv[kW] = bwd.weights_desc();
+    plan->conv[kY] = bwd.diff_dst_desc();
     plan->scratch = bwd.scratchpad_desc();
-    plan->conv = dnnl::convolution_backward_data(bwd);
+    plan->primitive = dnnl::convolution_backward_data(bwd);
   } else {
     using PD = dnnl::convolution_backward_weights::primitive_desc;
     PD bwd = choose<PD>([&](const memory::desc &x, const memory::desc &y) {
@@ -247,11 +262,11 @@ std::shared_ptr<Plan> plan_for(Kind kind, const int64_t *xs, const int64_t *ws, 
       } catch (const dnnl::error &) {
       }
     }
-    plan->conv_x = bwd.src_desc();
-    plan->conv_w = bwd.diff_weights_desc();
-    plan->conv_y = bwd.diff_dst_desc();
+    plan->conv[kX] = bwd.src_desc();
+    plan->conv[kW] = bwd.diff_weights_desc();
+    plan->conv[kY] = bwd.diff_dst_desc();
     plan->scratch = bwd.scratchpad_desc();
-    plan->conv = dnnl::convolution_backward_weights(bwd);
+    plan->primitive = dnnl::convolution_backward_weights(bwd);
   }
   plans->emplace(key, plan);
   return plan;
@@ -274,13 +289,14 @@ memory as_layout(const memory::desc &plain, void *user, const memory::desc &want
   return converted;
 }
 
-// x zero-padded in the layout plan.conv_x (an explicit SAME padding), in a buffer kept alive by `keep`.
+// x zero-padded in the layout plan.conv[kX] (an explicit SAME padding), in a buffer kept alive by `keep`.
 memory padded(const Plan &plan, void *user, dnnl::stream &s, std::vector<std::unique_ptr<Buffer>> &keep) {
-  keep.push_back(std::make_unique<Buffer>(plan.conv_x.get_size()));
-  std::memset(keep.back()->ptr, 0, plan.conv_x.get_size());
-  memory whole(plan.conv_x, cpu(), keep.back()->ptr);
-  memory inner(plan.conv_x.submemory_desc(plan.x.get_dims(), plan.x_offset), cpu(), keep.back()->ptr);
-  memory x(plan.x, cpu(), user);
+  const memory::desc &want = plan.conv[kX];
+  keep.push_back(std::make_unique<Buffer>(want.get_size()));
+  std::memset(keep.back()->ptr, 0, want.get_size());
+  memory whole(want, cpu(), keep.back()->ptr);
+  memory inner(want.submemory_desc(plan.plain[kX].get_dims(), plan.x_offset), cpu(), keep.back()->ptr);
+  memory x(plan.plain[kX], cpu(), user);
   dnnl::reorder(x, inner).execute(s, x, inner);
   return whole;
 }
@@ -320,29 +336,17 @@ int run(Kind kind, int nparam, void **params, int *ndims, int64_t **shapes, cons
     std::vector<std::unique_ptr<Buffer>> keep;
     Buffer scratch(plan->scratch.get_size());
     memory pad(plan->scratch, cpu(), scratch.ptr);
-    if (kind == kForward) {
-      memory x = as_layout(plan->x, params[0], plan->conv_x, s, keep);
-      memory w = as_layout(plan->w, params[1], plan->conv_w, s, keep);
-      Output y(plan->y, out, plan->conv_y, keep);
-      plan->conv.execute(s, {{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, y.mem},
-                             {DNNL_ARG_SCRATCHPAD, pad}});
-      y.finish(s);
-    } else if (kind == kBackwardData) {
-      memory w = as_layout(plan->w, params[1], plan->conv_w, s, keep);
-      memory dy = as_layout(plan->y, params[2], plan->conv_y, s, keep);
-      Output dx(plan->x, out, plan->conv_x, keep);
-      plan->conv.execute(s, {{DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DIFF_SRC, dx.mem},
-                             {DNNL_ARG_SCRATCHPAD, pad}});
-      dx.finish(s);
-    } else {
-      memory x = plan->x_offset.empty() ? as_layout(plan->x, params[0], plan->conv_x, s, keep)
-                                        : padded(*plan, params[0], s, keep);
-      memory dy = as_layout(plan->y, params[2], plan->conv_y, s, keep);
-      Output dw(plan->w, out, plan->conv_w, keep);
-      plan->conv.execute(s, {{DNNL_ARG_SRC, x}, {DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_DIFF_WEIGHTS, dw.mem},
-                             {DNNL_ARG_SCRATCHPAD, pad}});
-      dw.finish(s);
+    const Roles &r = kRoles[kind];
+    std::unordered_map<int, memory> args{{DNNL_ARG_SCRATCHPAD, pad}};
+    for (int i = 0; i < 2; ++i) {
+      const Tensor t = r.in[i];  // also the index of its parameter
+      args[r.in_arg[i]] = t == kX && !plan->x_offset.empty() ? padded(*plan, params[t], s, keep)
+                                                             : as_layout(plan->plain[t], params[t], plan->conv[t], s, keep);
     }
+    Output result(plan->plain[r.out], out, plan->conv[r.out], keep);
+    args[r.out_arg] = result.mem;
+    plan->primitive.execute(s, args);
+    result.finish(s);
     s.wait();
   } catch (const dnnl::error &) {
     return 2;
