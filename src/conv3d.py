@@ -18,7 +18,7 @@ import numpy as np
 from mindspore import nn, ops
 
 from .cpu_kernels import build_kernel, cpu_threads, on_cpu, onednn_flags, warn_once
-from .runtime import ONEDNN_ISA_VALUE, ONEDNN_ISA_VAR
+from .runtime import ONEDNN_ISA_VALUE, ONEDNN_ISA_VAR, prefer_fast_cpu_kernels
 
 KERNEL_SOURCE = "conv3d_onednn.cc"
 
@@ -31,8 +31,12 @@ def build_conv_kernel():
         return None
     library = build_kernel(KERNEL_SOURCE, flags, purpose="using MindSpore's Conv3D (slower on CPU)")
     if library is None and ONEDNN_ISA_VAR not in os.environ:
-        warn_once(f"MindSpore's Conv3D can be 25-140x slower on CPUs with AVX-512: set {ONEDNN_ISA_VAR}="
-                  f"{ONEDNN_ISA_VALUE} before starting (README, 'CPU speed')")
+        # MindSpore's Conv3D needs the AVX2 cap, which `import src` left off expecting the kernel. Setting it
+        # now works while no MindSpore op has run yet (the usual order: build the network, then run it).
+        prefer_fast_cpu_kernels(mindspore_convolutions=True)
+        warn_once(f"MindSpore's Conv3D can be 25-140x slower on CPUs with AVX-512 unless {ONEDNN_ISA_VAR}="
+                  f"{ONEDNN_ISA_VALUE} is set before its first operation: set it before starting if this run "
+                  "is slow (README, 'CPU speed')")
     return library
 
 

@@ -23,6 +23,7 @@ if len(sys.argv) > 1:
     ms.set_context(mode=ms.PYNATIVE_MODE)
     conv = conv3d_same(3, 64, 7, stride=2)                      # I3D's stem on a 1x3x16x112x112 clip
     print("KIND", type(conv).__name__)
+    print("ISA_AFTER_BUILD", os.environ.get("ONEDNN_MAX_CPU_ISA"))
     x = Tensor(np.random.rand(1, 3, 16, 112, 112).astype(np.float32))
     flops = 2 * 64 * 3 * 7 ** 3 * 8 * 56 * 56
     n = round((flops / 2) ** (1 / 3))                            # a matmul of equal FLOPs
@@ -45,7 +46,7 @@ def clean_env(**extra):
 def run_probe(env, *args):
     proc = subprocess.run([sys.executable, "-c", PROBE, *args], cwd=REPO, env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    return dict(line.split(" ", 1) for line in proc.stdout.splitlines() if line.split(" ")[0] in ("ISA", "RATIO", "KIND"))
+    return dict(line.split(" ", 1) for line in proc.stdout.splitlines() if line.split(" ")[0] in ("ISA", "RATIO", "KIND", "ISA_AFTER_BUILD"))
 
 
 def test_without_the_kernel_the_switch_caps_at_avx2_and_respects_the_user():
@@ -61,16 +62,19 @@ def test_with_the_kernel_onednn_keeps_its_best_isa():
     assert run_probe(clean_env(**{ONEDNN_ISA_VAR: "AVX2"}))["ISA"] == "AVX2"
 
 
-@pytest.mark.parametrize("cxx", ["g++", "no-such-compiler"])
+@pytest.mark.parametrize("cxx", ["g++", "no-such-compiler", "false"])
 def test_the_stem_convolution_runs_on_a_fast_kernel(cxx, tmp_path):
     """The fast stem conv takes ~1.5-2x a matmul of equal FLOPs here; a reference kernel 25-140x longer.
-    Both ways: the project's kernel (oneDNN's best ISA) and MindSpore's Conv3D (capped at AVX2)."""
+    Every way: the project's kernel (oneDNN's best ISA); MindSpore's Conv3D capped at AVX2 from the start
+    (no compiler); and a compiler that fails (`false`): `import src` left the cap off, the failed build sets
+    it before MindSpore's first op."""
     if cxx == "g++" and not conv_kernel_buildable():
         pytest.skip("no g++ or no oneDNN headers here")
-    # no-such-compiler: a fresh kernel cache, so that no built kernel is found either
+    # the others: a fresh kernel cache, so that no built kernel is found either
     env = clean_env(CXX=cxx) if cxx == "g++" else clean_env(CXX=cxx, XDG_CACHE_HOME=str(tmp_path))
     out = run_probe(env, "time")
     assert out["KIND"] == ("Conv3dSame" if cxx == "g++" else "Conv3d")
+    assert out["ISA_AFTER_BUILD"] == ("None" if cxx == "g++" else "AVX2")
     ratio = float(out["RATIO"])
     assert ratio < 10, f"stem conv ({out['KIND']}) took {ratio:.1f}x a matmul of equal FLOPs: slow oneDNN kernel?"
 
