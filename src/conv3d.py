@@ -2,12 +2,12 @@
 
 Why: MindSpore's CPU Conv3D hands oneDNN plain NCDHW tensors, which leaves oneDNN only its
 im2col+gemm implementation; oneDNN's direct jit kernels want blocked layouts (8 channels per block on
-AVX2). In a 1x3x16x224x224 I3D train step the 58 convolutions' three passes took 0.89 s of about 1.1 s
-(ONEDNN_VERBOSE; README "Benchmarks"). Conv3dSame is an nn.Conv3d (same `weight` parameter, same
+AVX2, 16 on AVX-512). In a 1x3x16x224x224 I3D train step the 58 convolutions' three passes took 0.89 s
+of about 1.1 s (AVX2; ONEDNN_VERBOSE; README "Benchmarks"). Conv3dSame is an nn.Conv3d (same `weight` parameter, same
 checkpoint names, same initialisation) whose construct calls a C++ kernel
 (src/kernels/conv3d_onednn.cc, ops.Custom "aot") that lets MindSpore's own oneDNN library pick the
 layouts, reordering from and to NCDHW around the convolution, for the forward, the input gradient and
-the weight gradient. Results equal nn.Conv3d's to float rounding (relative 1e-6; tests/test_conv3d.py).
+the weight gradient. Results equal nn.Conv3d's to float rounding (within 1e-5 of the largest value; tests/test_conv3d.py).
 Without a compiler or oneDNN's headers, or off the CPU, conv3d_same gives a plain nn.Conv3d; export
 switches the kernel off (portable_convolutions), since a MindIR/ONNX file cannot carry it.
 """
