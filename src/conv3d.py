@@ -82,6 +82,8 @@ class Conv3dSame(nn.Conv3d):
     def __init__(self, in_channels, out_channels, kernel_size, stride, library, **kwargs):
         super().__init__(in_channels, out_channels, kernel_size, stride=stride, pad_mode="same", has_bias=False,
                          **kwargs)
+        if self.group != 1 or any(d != 1 for d in self.dilation):
+            raise ValueError("Conv3dSame's kernel has no groups or dilation; use nn.Conv3d for those")
         self.kernel = Conv3dKernel(self.stride, library)
         self.use_kernel = True
 

@@ -79,6 +79,13 @@ def test_network_uses_it_on_cpu_with_unchanged_names(kernel):
     assert len(names) == len(set(names))
 
 
+def test_groups_and_dilation_are_refused(kernel):
+    with pytest.raises(ValueError, match="groups or dilation"):
+        Conv3dSame(4, 8, (3, 3, 3), (1, 1, 1), kernel, dilation=2)
+    with pytest.raises(ValueError, match="groups or dilation"):
+        Conv3dSame(4, 8, (3, 3, 3), (1, 1, 1), kernel, group=2)
+
+
 def test_portable_convolutions_switch_to_mindspore_conv3d_with_the_same_output(kernel):
     conv = Conv3dSame(3, 8, (3, 3, 3), (2, 2, 2), kernel)
     x = ms.Tensor(np.random.default_rng(0).normal(size=(1, 3, 5, 9, 9)).astype(np.float32))
