@@ -17,6 +17,7 @@ import mindspore as ms  # noqa: E402
 from mindspore import nn, ops  # noqa: E402
 
 from src.i3d import POOLS, VALID_ENDPOINTS, build_i3d, unit_table  # noqa: E402
+from src.trainer import classification_loss  # noqa: E402
 
 
 def i3d_forward_flops(c, t, h, w, num_classes=400):
@@ -61,7 +62,7 @@ def bench_shape(shape, mode, repeats):
     net = build_i3d("rgb" if c == 3 else "flow", 400, dropout_keep_prob=0.5)
     net.set_train(False)
     fwd = best_time(lambda: net(x).asnumpy(), repeats)
-    loss = nn.WithLossCell(net, nn.SoftmaxCrossEntropyWithLogits(sparse=True, reduction="mean"))
+    loss = nn.WithLossCell(net, classification_loss())
     step = nn.TrainOneStepCell(loss, nn.Adam(net.trainable_params(), learning_rate=1e-4))
     step.set_train(True)
     train = best_time(lambda: step(x, y).asnumpy(), repeats)

@@ -30,6 +30,7 @@ from mindspore import nn  # noqa: E402
 from src.conv3d import build_conv_kernel  # noqa: E402
 from src.finetune import freeze_all_but, parse_prefixes  # noqa: E402
 from src.i3d import FEATURE_CHANNELS, INCEPTION_CHANNELS, VALID_ENDPOINTS, build_i3d, inception_out_channels  # noqa: E402
+from src.trainer import classification_loss  # noqa: E402
 
 DEFAULT_FINETUNE = "logits,Mixed_5"
 DEMO_FINETUNE = "logits,Mixed_5,Mixed_4"
@@ -155,7 +156,7 @@ def ours(shape, kind, prefixes, num_classes):
         return lambda: net(x).asnumpy()
     params = freeze_all_but(net, parse_prefixes(prefixes)) if prefixes else net.trainable_params()
     y = ms.Tensor(np.zeros(shape[0], np.int32))
-    loss = nn.WithLossCell(net, nn.SoftmaxCrossEntropyWithLogits(sparse=True, reduction="mean"))
+    loss = nn.WithLossCell(net, classification_loss())
     step = nn.TrainOneStepCell(loss, nn.Adam(params, learning_rate=1e-4))
     step.set_train(True)
     return lambda: step(x, y).asnumpy()

@@ -268,14 +268,26 @@ def build_callbacks(plan, net, data, schedule):
     return callbacks
 
 
+def classification_loss():
+    """Mean cross-entropy of logits (N, classes) against int class indices (N,): the original's loss.
+
+    Why not the original's nn.SoftmaxCrossEntropyWithLogits(sparse=True): in MindSpore 2.10 it takes the
+    log of the softmax probability, which underflows to 0 once the true class's logit is about 88 below
+    the largest, so a loss of 100 (a new or badly initialised classifier, a high learning rate) comes out
+    infinite and stops the run. nn.CrossEntropyLoss works from log-softmax: same values otherwise (to
+    float rounding), finite always."""
+    from mindspore import nn
+
+    return nn.CrossEntropyLoss(reduction="mean")
+
+
 def fit(plan, net, optimizer, data, callbacks):
     """Step 6: Model.train on uint8 clips scaled on the device."""
-    from mindspore import nn
     from mindspore.train import DynamicLossScaleManager, Model
 
     from .network_input import ScaledInput
 
-    loss = nn.SoftmaxCrossEntropyWithLogits(sparse=True, reduction="mean")
+    loss = classification_loss()
     scale = DynamicLossScaleManager() if plan.amp_level != "O0" else None
     model = Model(ScaledInput(net), loss, optimizer, amp_level=plan.amp_level, loss_scale_manager=scale)
     net.set_train(True)

@@ -218,6 +218,24 @@ def test_clear_setup_errors(workspace, tmp_path):
     assert "rgb model" in out
 
 
+def test_loss_stays_finite_where_the_softmax_underflows():
+    """MindSpore's SoftmaxCrossEntropyWithLogits gives inf once the true class is ~88 below the top logit;
+    the training loss must give the value (here the mean of 50 and 100), and the same as it elsewhere."""
+    import mindspore as ms
+    from mindspore import nn
+
+    from src.trainer import classification_loss
+
+    labels = ms.Tensor(np.array([1, 1], np.int32))
+    far = ms.Tensor(np.array([[0.0, -50.0], [0.0, -100.0]], np.float32))
+    assert float(classification_loss()(far, labels).asnumpy()) == pytest.approx(75.0)
+    rng = np.random.default_rng(0)
+    logits = ms.Tensor(rng.normal(0, 3, (8, 51)).astype(np.float32))
+    targets = ms.Tensor(rng.integers(0, 51, 8).astype(np.int32))
+    want = nn.SoftmaxCrossEntropyWithLogits(sparse=True, reduction="mean")(logits, targets).asnumpy()
+    assert float(classification_loss()(logits, targets).asnumpy()) == pytest.approx(float(want), rel=1e-5)
+
+
 def test_step_decay_schedule():
     lr = step_decay(0.01, 0.5, 5, num_epochs=40, steps_per_epoch=3)
     assert lr.shape == (120,)
