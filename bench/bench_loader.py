@@ -7,7 +7,7 @@ Writes its own 240x320 JPEG frame tree to a temporary folder, then measures, in 
   ms 1 / N   the batched GeneratorDataset with 1 and N workers.
 Prints clips/s and the overhead ratios; no assertions (timings depend on the machine).
 
-Usage: ONEDNN_MAX_CPU_ISA=AVX2 python bench/bench_loader.py [--clips 24] [--workers N]
+Usage: .venv/bin/python bench/bench_loader.py [--clips 24] [--workers N]
 """
 import argparse
 import json
