@@ -89,14 +89,15 @@ def build_kernel(source_name, extra_flags=(), purpose=""):
         return _built[key]
     source = KERNEL_DIR / source_name
     cxx = compiler()
-    command = ["-O3", "-shared", "-fPIC", "-pthread", *extra_flags]  # libraries must follow the source file
-    digest = hashlib.sha256(source.read_bytes() + "\0".join(command).encode()).hexdigest()[:16]
+    options = ["-O3", "-shared", "-fPIC", "-pthread"]
+    digest = hashlib.sha256(source.read_bytes() + "\0".join(options + list(extra_flags)).encode()).hexdigest()[:16]
     library = kernel_cache_dir() / f"{source.stem}_{digest}.so"
     if not library.exists() and cxx:
         library.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=library.parent) as tmp:
             partial = Path(tmp) / library.name
-            done = subprocess.run([cxx, *command[:4], "-o", str(partial), str(source), *command[4:]],
+            # extra_flags may name libraries, which must follow the source file
+            done = subprocess.run([cxx, *options, "-o", str(partial), str(source), *extra_flags],
                                   capture_output=True, text=True, check=False)
             if done.returncode == 0:
                 os.replace(partial, library)
