@@ -8,9 +8,9 @@ import pytest
 from mindspore import nn, ops
 
 import src  # noqa: F401
-from src import cpu_kernels
-from src.conv3d import Conv3dSame, build_conv_kernel, conv3d_same, portable_convolutions
-from src.i3d import build_i3d, parameter_names
+from src.backend import cpu_kernels
+from src.backend.conv3d import Conv3dSame, build_conv_kernel, conv3d_same, portable_convolutions
+from src.model.i3d import build_i3d, parameter_names
 
 
 @pytest.fixture(scope="module")

@@ -6,10 +6,10 @@ import sys
 
 import pytest
 
-from src.cpu_kernels import conv_kernel_buildable
-from src.mindir_runner import MindirError, load_mindir
-from src.runtime import ONEDNN_ISA_VAR, prefer_fast_cpu_kernels
-from tests.conftest import REPO
+from src.backend.cpu_kernels import conv_kernel_buildable
+from src.deploy.mindir_runner import MindirError, load_mindir
+from src.backend.runtime import ONEDNN_ISA_VAR, prefer_fast_cpu_kernels
+from tests.fixtures.shared import REPO
 
 PROBE = r"""
 import os, sys, time
@@ -19,7 +19,7 @@ print("ISA", os.environ.get("ONEDNN_MAX_CPU_ISA"))
 if len(sys.argv) > 1:
     import mindspore as ms
     from mindspore import ops, Tensor
-    from src.conv3d import conv3d_same
+    from src.backend.conv3d import conv3d_same
     ms.set_context(mode=ms.PYNATIVE_MODE)
     conv = conv3d_same(3, 64, 7, stride=2)                      # I3D's stem on a 1x3x16x112x112 clip
     print("KIND", type(conv).__name__)

@@ -1,59 +1,22 @@
 """train.py / eval.py end to end on a tiny real frame tree (PYNATIVE, 32x32 crops, 9 frames)."""
 import json
 import re
-import subprocess
-import sys
 
 import cv2
 import numpy as np
 import pytest
 import mindspore as ms
 
-from src.i3d import build_i3d
-from src.lr_schedule import step_decay
-from src.loader.holdout import hold_out
-from src.loader.clip_dataset import ClipDataset
-from src.confusion import most_confused, read_confusion_csv
-from src.run_history import read_history
-from tests.conftest import REPO
-from tests.frame_tree import write_annotation, write_flow_video, write_rgb_video
-from tests.helpers_i3d import reinitialise
+from src.model.i3d import build_i3d
+from src.train.lr_schedule import step_decay
+from src.data.loader.holdout import hold_out
+from src.data.loader.clip_dataset import ClipDataset
+from src.evaluate.confusion import most_confused, read_confusion_csv
+from src.train.run_history import read_history
+from tests.fixtures.network import reinitialise
+from tests.fixtures.runs import LABELS, TINY, ckpt, make_trees, run
 
-LABELS = ("left", "right")
 FROZEN = ("Conv3d_", "Mixed_3", "Mixed_4")
-
-
-def run(script, *args, expect=0):
-    proc = subprocess.run([sys.executable, script, *map(str, args)], cwd=REPO, capture_output=True, text=True)
-    assert proc.returncode == expect, f"{script} exit {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-    return proc.stdout + proc.stderr
-
-
-def make_trees(root, train_per_class=3, val_per_class=2, n_frames=10, skip_flow=()):
-    """rgb and flow trees of random-texture videos; the class is the drift direction."""
-    rng = np.random.default_rng(0)
-    videos = []
-    for c, label in enumerate(LABELS):
-        for v in range(train_per_class + val_per_class):
-            key = f"{label}_{v:02d}"
-            subset = "training" if v < train_per_class else "validation"
-            base = rng.integers(0, 255, (40, 200, 3), dtype=np.uint8)
-            step = 3 if c == 0 else -3
-            frames = [np.roll(base, step * i, axis=1)[:, 40:88] for i in range(n_frames)]
-            write_rgb_video(root / "rgb", label, key, frames)
-            if key not in skip_flow:
-                xs = [np.full((40, 48), 128 + 6 * step, np.uint8)] * n_frames
-                ys = [np.full((40, 48), 128, np.uint8)] * n_frames
-                write_flow_video(root / "flow", label, key, xs, ys)
-            videos.append((key, label, subset))
-    write_annotation(root / "ann.json", LABELS, videos)
-    flow_videos = [v for v in videos if v[0] not in skip_flow]
-    write_annotation(root / "ann_flow.json", LABELS, flow_videos)
-    return root
-
-
-TINY = ["--dataset", "hmdb51", "--finetune_num_classes", "2", "--spatial_size", "32", "--train_sample_duration", "9",
-        "--test_sample_duration", "9", "--batch_size", "2", "--context", "py", "--num_workers", "1"]
 
 
 @pytest.fixture(scope="module")
@@ -63,10 +26,6 @@ def workspace(tmp_path_factory):
         net = reinitialise(build_i3d(mode, 400), seed=1)
         ms.save_checkpoint(net, str(root / f"k400_{mode}.ckpt"))
     return root
-
-
-def ckpt(path):
-    return {k: v.asnumpy() for k, v in ms.load_checkpoint(str(path)).items() if not isinstance(v, str)}
 
 
 @pytest.fixture(scope="module")
@@ -121,10 +80,10 @@ def test_resume_continues_epoch_and_learning_rate(workspace, trained):
     assert [(r["epoch"], r["steps"]) for r in rows] == [(1, 2), (2, 4)]
     assert rows[0] == first and rows[1]["lr"] == pytest.approx(0.005) and rows[1]["val_top1"] is not None
     # and plot_run draws it (alone and beside another run) to a PNG
-    out = run("scripts/plot_run.py", run_dir, run_dir, "--out", run_dir / "curves.png")
+    out = run("tools/plot_run.py", run_dir, run_dir, "--out", run_dir / "curves.png")
     image = cv2.imread(str(run_dir / "curves.png"))
     assert image is not None and image.shape[0] > 200 and image.shape[1] > 400
-    assert "checkpoints: no metrics.csv" in run("scripts/plot_run.py", run_dir / "checkpoints", expect=2)
+    assert "checkpoints: no metrics.csv" in run("tools/plot_run.py", run_dir / "checkpoints", expect=2)
     # a finished run resumes to nothing
     assert "already done" in run("train.py", *TINY, "--mode", "rgb", "--video_path", workspace / "rgb",
                                  "--annotation_path", workspace / "ann.json", "--num_epochs", "2", "--resume", run_dir)
@@ -224,7 +183,7 @@ def test_loss_stays_finite_where_the_softmax_underflows():
     import mindspore as ms
     from mindspore import nn
 
-    from src.trainer import classification_loss
+    from src.train.trainer import classification_loss
 
     labels = ms.Tensor(np.array([1, 1], np.int32))
     far = ms.Tensor(np.array([[0.0, -50.0], [0.0, -100.0]], np.float32))

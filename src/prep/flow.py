@@ -11,13 +11,12 @@ from functools import partial
 from pathlib import Path
 
 import cv2
-import numpy as np
 
-from src.atomic import exclusive_output
-from src.errors import VideoReadError
-from src.layout import (FLOW_BOUND, contiguous_rgb_frames, flow_names, is_finished, quantise_flow, rgb_frame_paths,
-                        write_n_frames)
-from src.media import decode_image
+from src.common.atomic import exclusive_output
+from src.common.errors import VideoReadError
+from src.data.layout import FLOW_BOUND, contiguous_rgb_frames, is_finished, rgb_frame_paths, write_n_frames
+from src.prep.flow_files import (encode_flow, flow_file_numbers, frame_pairs, read_gray, write_encoded, write_flow,
+                                 zero_flow)
 from src.prep.jobs import Task, build_folder, format_duration, resolve_jobs, run_batch, walk_items
 
 BACKENDS = ("auto", "opencv", "torch")
@@ -31,67 +30,6 @@ def tvl1():
     return _TVL1
 
 
-def read_gray(path):
-    """A frame as grey uint8; an empty, undecodable or truncated JPEG is an error naming the file."""
-    return decode_image(path, cv2.IMREAD_GRAYSCALE)
-
-
-def encode_flow(flow, bound):
-    """The two JPEG byte strings (x, y) of one flow field."""
-    q = quantise_flow(flow, bound)
-    encoded = []
-    for c in (0, 1):
-        ok, buf = cv2.imencode(".jpg", q[..., c])
-        if not ok:
-            raise OSError("cv2.imencode failed on a flow frame")
-        encoded.append(buf.tobytes())
-    return encoded
-
-
-def write_encoded(folder, k, encoded):
-    for name, data in zip(flow_names(k), encoded):
-        (Path(folder) / name).write_bytes(data)
-
-
-def write_flow(folder, k, flow, bound):
-    write_encoded(folder, k, encode_flow(flow, bound))
-
-
-def _same_size(path, cur, prev):
-    if cur.shape != prev.shape:
-        raise VideoReadError(path, f"frame size {cur.shape[::-1]} differs from the previous frame's {prev.shape[::-1]}")
-    return cur
-
-
-def _frame_pairs(paths):
-    """Yield (k, frame k, frame k+1) as grayscale, reading each JPEG once; sizes must agree."""
-    prev = read_gray(paths[0])
-    for k, path in enumerate(paths[1:], 1):
-        cur = _same_size(path, read_gray(path), prev)
-        yield k, prev, cur
-        prev = cur
-
-
-def read_video_gray(rgb_dir, max_frames=None):
-    """Every frame of a frame folder as grey uint8, checked as compute_flow checks them (the torch backend
-    decodes whole videos ahead of the device)."""
-    paths = contiguous_rgb_frames(rgb_dir)[:max_frames]
-    frames = [read_gray(paths[0])]
-    frames.extend(_same_size(path, read_gray(path), frames[0]) for path in paths[1:])
-    return frames
-
-
-def flow_file_numbers(k, n):
-    """Flow frame k of an n-frame video is also stored as frame n when it is the last pair (k = n - 1)."""
-    return (k, n) if k == n - 1 else (k,)
-
-
-def zero_flow(frame_shape):
-    """The flow stored for a one-frame video (no pair to compare): zero motion, so that every video has as
-    many flow frames as rgb frames."""
-    return np.zeros(tuple(frame_shape[:2]) + (2,), np.float32)
-
-
 def compute_flow(rgb_dir, dst, bound=FLOW_BOUND):
     """TV-L1 flow of the frame folder rgb_dir into the flow folder dst; returns the frame count."""
 
@@ -102,7 +40,7 @@ def compute_flow(rgb_dir, dst, bound=FLOW_BOUND):
             write_flow(tmp, 1, zero_flow(read_gray(paths[0]).shape), bound)
             write_n_frames(tmp, 1)
             return 1
-        for k, prev, cur in _frame_pairs(paths):
+        for k, prev, cur in frame_pairs(paths):
             encoded = encode_flow(tvl1().calc(prev, cur, None), bound)
             for number in flow_file_numbers(k, n):
                 write_encoded(tmp, number, encoded)
@@ -203,7 +141,7 @@ def convert_rgb_to_flow(rgb_root, flow_root, n_jobs=1, bound=FLOW_BOUND, backend
 def measure_pair_rate(rgb_dir, bound=FLOW_BOUND, max_pairs=3):
     """Pairs per second on one core for real frames (read, TV-L1, quantise, JPEG-encode), and the pair count."""
     cv2.setNumThreads(1)
-    pairs = _frame_pairs(contiguous_rgb_frames(rgb_dir)[: max_pairs + 1])
+    pairs = frame_pairs(contiguous_rgb_frames(rgb_dir)[: max_pairs + 1])
     start = time.perf_counter()
     done = 0
     for _, prev, cur in pairs:
