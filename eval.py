@@ -1,7 +1,7 @@
 """Evaluate I3D checkpoints on the test split: --test_mode rgb, flow or joint (late fusion).
 
     python eval.py --dataset hmdb51 --video_path DIR --annotation_path JSON --rgb_path CKPT --test_mode rgb
-See README, "Evaluation".
+See docs/evaluation.md.
 """
 import sys
 

@@ -1,4 +1,4 @@
-"""HMDB51 or UCF101 from the official downloads to frames, flow and split JSON: see README "Dataset".
+"""HMDB51 or UCF101 from the official downloads to frames, flow and split JSON: see docs/datasets.md.
 
     python prepare_dataset.py hmdb51|ucf101 RAW_DIR [OUT_ROOT] [--n_jobs N] [--dry_run] [--no_flow]
                               [--flow_backend auto|opencv|torch] [--flow_device cuda:0]

@@ -2,7 +2,7 @@
 
     python preprocess.py --dataset hmdb51 --mode rgb --video_path DIR --annotation_path JSON [--batch_size 8]
                          [--test_sample_duration 64] [--spatial_size 224] [--result_path ./preprocess_Result]
-Then tools/infer_bins.py runs an exported MINDIR on them and postprocess.py prints the accuracy (README, "Export").
+Then tools/infer_bins.py runs an exported MINDIR on them and postprocess.py prints the accuracy (docs/export.md).
 """
 import argparse
 import sys

@@ -1,4 +1,4 @@
-"""Fine-tune (or train) I3D on HMDB51/UCF101 frames in rgb or flow mode. See README, "Training".
+"""Fine-tune (or train) I3D on HMDB51/UCF101 frames in rgb or flow mode. See docs/training.md.
 
     python train.py --dataset hmdb51 --mode rgb --video_path DIR --annotation_path JSON \
                     --checkpoint_path k400.ckpt [--num_epochs 40] [--resume]

@@ -1,4 +1,4 @@
-# Shared by the run_*.sh scripts: the repository, the Python to use, and the standard data layout (README, "Data preparation").
+# Shared by the run_*.sh scripts: the repository, the Python to use, and the standard data layout (docs/datasets.md).
 # Paths given on the command line are used as they are (relative to where you run the script).
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 if [ -z "${PYTHON:-}" ]; then
@@ -41,7 +41,7 @@ resolve_train_paths() {                                              # dataset m
         VIDEO_PATH=$(default_video_path "$1" "$2"); ANNOTATION_PATH=$(default_annotation_path "$1" "$2")
         CHECKPOINT_PATH=${I3D_CHECKPOINT:-$(default_checkpoint "$2")}
     fi
-    require_path video_path "$VIDEO_PATH" "prepare the frames (README, Data preparation), set I3D_DATA_ROOT, or pass it"
+    require_path video_path "$VIDEO_PATH" "prepare the frames (docs/datasets.md), set I3D_DATA_ROOT, or pass it"
     require_path annotation_path "$ANNOTATION_PATH" "run hmdb51_json/ucf101_json, set I3D_DATA_ROOT, or pass it"
     if [ -n "$CHECKPOINT_PATH" ] && [ "$CHECKPOINT_PATH" != none ]; then
         require_path checkpoint_path "$CHECKPOINT_PATH" "run scripts/get_pretrained.sh, set I3D_CHECKPOINT, or pass 'none' to train from scratch"

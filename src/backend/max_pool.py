@@ -2,7 +2,7 @@
 
 Why: on CPU, MaxPool3DGrad re-runs the pooling through oneDNN's `simple_nchw` forward_training (for
 the argmax workspace), 10-40x slower than the inference forward: in a 1x3x16x224x224 I3D train step
-the 13 pool gradients took 0.47 s of 1.53 s (ONEDNN_VERBOSE; README "Benchmarks"). The forward here is
+the 13 pool gradients took 0.47 s of 1.53 s (ONEDNN_VERBOSE; docs/benchmarks.md). The forward here is
 the same nn.MaxPool3d (bit-identical output); the backward is a small C++ kernel
 (src/backend/kernels/max_pool3d_grad.cc, run through ops.Custom "aot") that sends each output's gradient to
 the first maximum of its window, the element oneDNN's argmax picks, so gradients equal MaxPool3DGrad's.

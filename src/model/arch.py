@@ -2,7 +2,7 @@
 
 `deepmind` (default) is DeepMind's I3D, what every public pretrained checkpoint was trained as.
 `original` is the MindSpore model-zoo port's network, so that its fine-tuned checkpoints give its own
-results (README, "Differences from the original"). Everything arch-specific is read from here.
+results (docs/original.md, "Differences from the original"). Everything arch-specific is read from here.
 """
 from dataclasses import dataclass
 

@@ -115,7 +115,7 @@ def plan(spec, raw_dir, out_root):
     pairs = spec.frame_pairs * (videos / spec.videos if videos else 1.0)
     cores = default_jobs()
     lines.append(f"projected: about {pairs / 1e6:.2f} M frame pairs of TV-L1 flow: {format_duration(pairs / OPENCV_PAIRS_PER_CORE / cores)}"
-                 f" with OpenCV on {cores} cores (frames and JSON take minutes; README \"Optical flow at dataset scale\": GPUs)")
+                 f" with OpenCV on {cores} cores (frames and JSON take minutes; docs/flow.md: GPUs)")
     steps = ["unpack the archives (bsdtar)" if archives else "no archives: using the folders as they are",
              f"frames     -> {out_root / 'rgb' / spec.name / 'jpg'}",
              f"split JSON -> {out_root / 'rgb' / spec.name / 'annotation'} ({', '.join(spec.annotation_name(s) for s in spec.splits)})",
@@ -144,7 +144,7 @@ def prepare(dataset, raw_dir, out_root, n_jobs=None, size=240, flow=True, flow_a
     spec = datasets.get(dataset)
     if not spec.split_marker:
         raise PrepareError(f"prepare_dataset knows the official datasets ({', '.join(datasets.OFFICIAL)}); for your "
-                           "own videos see README \"Your own dataset\"")
+                           "own videos see docs/own_dataset.md")
     raw_dir, out_root = Path(raw_dir), Path(out_root)
     if not raw_dir.is_dir():
         raise PrepareError(f"RAW_DIR {raw_dir}: no such folder (put the downloads {', '.join(spec.downloads)} there)")

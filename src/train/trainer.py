@@ -35,7 +35,7 @@ def require_paths(args):
         value = getattr(args, flag)
         if not value:
             raise TrainingSetupError(f"--{flag} is required (or use scripts/run_standalone_train.sh with the "
-                                     "standard data layout, README \"Data preparation\")")
+                                     "standard data layout, docs/datasets.md)")
         if not Path(value).exists():
             raise TrainingSetupError(f"--{flag} {value}: no such file or folder")
 
