@@ -7,6 +7,8 @@ import mindspore as ms
 from mindspore import nn
 
 import src  # noqa: F401
+from src.backend.conv3d import conv3d_same
+from src.backend.max_pool import max_pool_3d
 from src.model.i3d import InceptionI3D, I3DHead, Unit3D, build_i3d, parameter_names
 from src.model.network_input import ScaledInput
 from tests.fixtures.network import reinitialise, random_clip
@@ -17,7 +19,7 @@ BLOCKS = ["Mixed_3b", "Mixed_3c", "Mixed_4b", "Mixed_4c", "Mixed_4d", "Mixed_4e"
 
 
 def original_names():
-    """The original port's checkpoint keys, written out from original_spec.md section 1.6."""
+    """The original port's checkpoint keys (its src/i3d.py: unit names, conv3d/bn sub-names), written out by hand."""
     bn = ["moving_mean", "moving_variance", "gamma", "beta"]
     names = []
     for stem in ["Conv3d_1a_7x7", "Conv3d_2b_1x1", "Conv3d_2c_3x3"]:
@@ -80,7 +82,8 @@ def tf_same_pads(n, k, s):
 
 @pytest.mark.parametrize("t", [9, 41, 64, 79])
 def test_conv_and_pool_padding_is_tf_same(t):
-    """Outputs equal a VALID op on an input padded by the TF rule (extra pad at the end)."""
+    """The network's own layers (conv3d_same, max_pool_3d: the C++-kernel-backed ones where they build) equal
+    MindSpore's VALID op on an input padded by the TF rule (extra pad at the end)."""
     h = w = 224
     rng = np.random.default_rng(t)
     x = rng.normal(size=(1, 1, t, h, w)).astype(np.float32)
@@ -89,12 +92,12 @@ def test_conv_and_pool_padding_is_tf_same(t):
     for kind, k, s in layers:
         pads = [tf_same_pads(n, kk, ss) for n, kk, ss in zip((t, h, w), k, s)]
         if kind == "conv":
-            same = nn.Conv3d(1, 1, k, stride=s, pad_mode="same", has_bias=False)
+            same = conv3d_same(1, 1, k, stride=s)
             valid = nn.Conv3d(1, 1, k, stride=s, pad_mode="valid", has_bias=False)
             valid.weight.set_data(same.weight.data)
             fill = 0.0
         else:
-            same = nn.MaxPool3d(k, s, pad_mode="same")
+            same = max_pool_3d(k, s)
             valid = nn.MaxPool3d(k, s, pad_mode="valid")
             fill = -np.inf
         padded = np.pad(x, [(0, 0), (0, 0)] + pads, constant_values=fill)

@@ -1,4 +1,4 @@
-"""Split JSON from the official HMDB51/UCF101 split files (../shared/data/splits), read as published."""
+"""Split JSON from the official HMDB51/UCF101 split files (the `shared` fixture finds them), read as published."""
 import json
 from pathlib import Path
 

@@ -17,7 +17,7 @@ from tests.fixtures.network import random_clip
 
 ms.set_context(mode=ms.PYNATIVE_MODE)
 
-# Independent restatement of the source layouts (DESIGN.md section 6), from DeepMind unit paths.
+# Independent restatement of the public repositories' key layouts, from DeepMind unit paths.
 BRANCH_TO_PIERGIAJ = {("Branch_0", "Conv3d_0a_1x1"): "b0", ("Branch_1", "Conv3d_0a_1x1"): "b1a",
                       ("Branch_1", "Conv3d_0b_3x3"): "b1b", ("Branch_2", "Conv3d_0a_1x1"): "b2a",
                       ("Branch_2", "Conv3d_0b_3x3"): "b2b", ("Branch_3", "Conv3d_0b_1x1"): "b3b"}
