@@ -2,6 +2,7 @@
 them, no import cycles (function-local imports included, so none can hide one), and test helpers only in
 tests/fixtures. docs/architecture.md describes the same order."""
 import ast
+import re
 
 from tests.fixtures.shared import REPO
 
@@ -98,37 +99,41 @@ def test_product_code_never_imports_test_code():
 
 def test_test_modules_import_helpers_from_fixtures_only():
     offenders = []
-    for f in sorted((REPO / "tests").glob("*.py")):
-        for name in _all_imports(f):
-            if name.startswith("test_") or name.startswith("tests.test_") or name in ("conftest", "tests.conftest"):
-                offenders.append(f"{f.name}: {name}")
+    for f in sorted((REPO / "tests").rglob("*.py")):
+        offenders += [f"{f.relative_to(REPO)}: {name}" for name in _all_imports(f) if _is_test_module(name)]
     assert not offenders, offenders
 
 
-def _all_imports(path):
+def test_the_fixture_rule_sees_every_import_form():
+    for source in ("from tests import test_x", "from . import test_x", "import tests.test_x", "from tests.test_x import a",
+                   "from conftest import shared_path", "from .test_x import a", "from tests import conftest"):
+        assert any(_is_test_module(n) for n in _imports_in(source)), source
+    assert not any(_is_test_module(n) for n in _imports_in("from tests.fixtures.runs import run"))
+
+
+def test_docs_list_the_shelves_in_the_order_checked_here():
+    text = (REPO / "docs" / "architecture.md").read_text()
+    table = text.split("## Shelves, bottom to top", 1)[1].split("## Modules", 1)[0]
+    assert re.findall(r"^\| `src/(\w+)/` \|", table, re.M) == list(SHELVES)
+
+
+def _is_test_module(dotted):
+    last = dotted.rsplit(".", 1)[-1]
+    return last.startswith("test_") or last == "conftest"
+
+
+def _imports_in(source):
+    """Every module a source imports, with `from X import name` also counted as X.name (a module may be a name)."""
     names = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             names.update(a.name for a in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            names.add(node.module)
+        elif isinstance(node, ast.ImportFrom):
+            base = "." * node.level + (node.module or "")
+            names.add(base)
+            names.update(f"{base}.{a.name}" if base.strip(".") else f"{base}{a.name}" for a in node.names)
     return names
 
 
-def test_docs_architecture_lists_every_module():
-    """docs/architecture.md names each module once, under its shelf, and names no module that is gone."""
-    text = (REPO / "docs" / "architecture.md").read_text()
-    block = text.split("## Modules\n```\n", 1)[1].split("```", 1)[0]
-    listed, shelf_dir = set(), None
-    for line in block.splitlines():
-        first = line.split()[0] if line.strip() else ""
-        if line.startswith("src/") and first.endswith("/"):
-            shelf_dir = first
-        elif line.startswith("src/"):
-            listed.add(first)
-        elif line.startswith("  ") and first.endswith(".py"):
-            listed.add(shelf_dir + first)
-    present = {str(f.relative_to(REPO)) for f in (REPO / "src").rglob("*.py")
-               if f.name != "__init__.py" or f.parent == REPO / "src"}
-    assert sorted(present - listed) == [], "modules missing from docs/architecture.md"
-    assert sorted(listed - present) == [], "docs/architecture.md lists modules that do not exist"
+def _all_imports(path):
+    return _imports_in(path.read_text())

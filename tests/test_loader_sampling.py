@@ -27,7 +27,9 @@ def test_every_start_reachable_and_uniform():
 def test_center_window_and_whole_video():
     assert center_window(10, 4).tolist() == [4, 5, 6, 7]
     assert center_window(9, 4).tolist() == [3, 4, 5, 6]
-    assert clip_indices(10, 4).tolist() == clip_indices(10, 4).tolist() == [4, 5, 6, 7]
+    assert clip_indices(10, 4).tolist() == [4, 5, 6, 7]  # no rng: the centred window (evaluation)
+    starts = {clip_indices(10, 4, np.random.default_rng(seed))[0] for seed in range(200)}
+    assert starts == set(range(1, 8))  # with an rng: every start of a 4-frame window in 10 frames (training)
     assert clip_indices(5, 0).tolist() == [1, 2, 3, 4, 5]
 
 

@@ -12,7 +12,7 @@ from src.data.media import read_gif_frames
 from src.checkpoints.convert import convert_file
 from tests.fixtures.shared import REPO, shared_path
 
-# DeepMind's published rgb_scratch top-5 for v_CricketShot_g04_c01 (tf_v1/out/no_imagenet_rgb.txt)
+# DeepMind's published rgb_scratch top-5 for v_CricketShot_g04_c01 (github.com/deepmind/kinetics-i3d, data/out/)
 DEEPMIND_TOP5 = ["playing cricket", "robot dancing", "pumping fist", "breakdancing", "hurling (sport)"]
 
 

@@ -1,13 +1,14 @@
 """generate_rgb_jpgs on real videos written with cv2.VideoWriter: sizes, counts, colours, bad files, re-run."""
+import cv2
 import numpy as np
 import pytest
 
 from tests.fixtures.tools import finished_folders, hidden_entries, run_tool
 from src.common.atomic import LOCK_NAME
-from src.data.media import resize_short_side, scaled_size
+from src.data.media import scaled_size
 from tests.fixtures.media import moving_disc_frames, write_video
 from src.data.layout import rgb_frame_paths
-from src.data.media import iter_video_frames, read_image_rgb
+from src.data.media import read_image_rgb
 
 SPECIAL = "a b [1] 'q' \"dq\" & ; $x é.v2"  # HMDB-like: spaces, brackets, quotes, &, ;, $, non-ASCII, a dot
 
@@ -68,7 +69,16 @@ def test_bad_videos_are_listed_and_the_rest_finished(extracted, videos):
 
 def test_frames_are_rgb_and_match_the_decoded_video(extracted, videos):
     dst, _ = extracted
-    decoded = [resize_short_side(f, 120) for f in iter_video_frames(videos / "wave" / "landscape.avi")]
+    capture = cv2.VideoCapture(str(videos / "wave" / "landscape.avi"))  # OpenCV directly, not the tool's reader
+    decoded = []
+    while True:
+        ok, bgr = capture.read()
+        if not ok:
+            break
+        h, w = bgr.shape[:2]
+        size = (round(w * 120 / h), 120) if h <= w else (120, round(h * 120 / w))
+        decoded.append(cv2.cvtColor(cv2.resize(bgr, size, interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB))
+    capture.release()
     stored = [read_image_rgb(p) for p in rgb_frame_paths(dst / "wave" / "landscape")]
     assert len(stored) == len(decoded)
     for want, got in zip(decoded, stored):

@@ -43,6 +43,21 @@ def shown_commands():
     return found
 
 
+# The shell scripts pass the flags after their positional arguments on to one Python tool.
+SCRIPT_TAKES_FLAGS_OF = {
+    "scripts/prepare_dataset.sh": ("script", "prepare_dataset.py"),
+    "scripts/run_standalone_train.sh": ("script", "train.py"),
+    "scripts/run_distribute_train.sh": ("script", "train.py"),
+    "scripts/run_single_eval.sh": ("script", "eval.py"),
+    "scripts/run_joint_eval.sh": ("script", "eval.py"),
+    "scripts/run_distributed_single-mode_eval.sh": ("script", "eval.py"),
+    "scripts/run_eval_onnx.sh": ("script", "eval_onnx.py"),
+    "scripts/get_pretrained.sh": (None, None),
+    "scripts/check_device.sh": (None, None),
+    "scripts/check_flow_gpu.sh": (None, None),
+}
+
+
 def target_of(cmd):
     """('script', path) / ('module', name) a shown command runs, or None for anything else."""
     words = cmd.split()
@@ -82,7 +97,12 @@ def test_shown_scripts_exist_and_accept_the_flags_shown():
             problems.append(f"{page}: {cmd[:80]}: no module {name}")
             continue
         if name.endswith(".sh"):
-            continue  # shell scripts: positional arguments, checked by tests/test_scripts.py
+            if name not in SCRIPT_TAKES_FLAGS_OF:
+                problems.append(f"{page}: {cmd[:80]}: which tool receives the flags of {name}?")
+                continue
+            kind, name = SCRIPT_TAKES_FLAGS_OF[name]  # flags after the positional arguments go to this tool
+            if kind is None:
+                continue
         accepted = set(FLAG.findall(help_text(kind, name)))
         unknown = [f for f in FLAG.findall(cmd) if f not in accepted]
         if unknown:
@@ -141,3 +161,13 @@ def test_try_it_block_runs_as_written(tmp_path):
     assert accuracy["joint"] > 0.25, "joint accuracy at chance on the stand-in data"
     assert (repo / "runs" / "i3d_quickstart_rgb.mindir").is_file()
     assert re.search(r"top-5 for .*move_left", text), "predict printed no top-5"
+
+
+def test_docs_pages_named_in_code_exist():
+    """Messages and comments that send a reader to docs/<page>.md send them to a page that exists."""
+    files = subprocess.run(["git", "ls-files", "*.py", "*.sh", "*.yaml", "Makefile"], cwd=REPO, capture_output=True,
+                           text=True, check=True).stdout.split()
+    missing = sorted({f"{f}: {page}" for f in files if (REPO / f).is_file()
+                      for page in re.findall(r"docs/[\w-]+\.md", (REPO / f).read_text())
+                      if not (REPO / page).is_file()})
+    assert not missing, missing

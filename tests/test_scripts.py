@@ -27,7 +27,8 @@ def test_short_forms_name_the_missing_path(tmp_path):
     out = bash("run_single_eval.sh", 0, "flow", "ucf101", "missing.ckpt", cwd=tmp_path, env=env, expect=2)
     assert "ckpt_path 'missing.ckpt' does not exist" in out
     assert "dataset must be one of: hmdb51 ucf101 custom" in bash("run_standalone_train.sh", 0, "kinetics", "rgb", 1, cwd=tmp_path, expect=2)
-    assert "run_standalone_train.sh" in bash("run_standalone_train.sh", 0, "hmdb51", cwd=tmp_path, expect=2)  # usage
+    usage = bash("run_standalone_train.sh", 0, "hmdb51", cwd=tmp_path, expect=2)
+    assert "[device_id] [dataset] [mode] [num_epochs] [video_path] [annotation_path] [checkpoint_path]" in usage
 
 
 def test_standard_layout_train_then_eval_with_relative_paths(tmp_path):
