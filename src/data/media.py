@@ -105,3 +105,25 @@ def read_frames(path):
     if path.suffix.lower() in GIF_SUFFIXES:
         return read_gif_frames(path)
     return list(iter_video_frames(path))
+
+
+def write_video(path, frames, fps=25, fourcc="MJPG"):
+    """Write RGB frames (any iterable) to a video file with OpenCV (which wants BGR); returns the number written.
+    MJPG in an AVI container works with opencv-headless and needs no ffmpeg binary."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    writer = None
+    count = 0
+    try:
+        for rgb in frames:
+            if writer is None:
+                h, w = rgb.shape[:2]
+                writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, (w, h))
+                if not writer.isOpened():
+                    raise OSError(f"{path}: cv2.VideoWriter cannot write {fourcc}")
+            writer.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+            count += 1
+    finally:
+        if writer is not None:
+            writer.release()
+    return count

@@ -17,6 +17,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from src.data.media import write_video
+
 # Class name -> unit motion (dx, dy) in image coordinates (y grows downwards).
 DIRECTIONS = {"move_down": (0, 1), "move_left": (-1, 0), "move_right": (1, 0), "move_up": (0, -1)}
 
@@ -43,19 +45,6 @@ def render_video(rng, direction, height=120, width=160, n_frames=32, speed=3.0):
         cols = (left + dx * step + np.arange(side)) % width
         frames[t][np.ix_(rows, cols)] = square
     return frames
-
-
-def write_video(path, frames, fps=25):
-    """Write RGB frames as MJPG in an AVI container (works with opencv-headless, no ffmpeg binary)."""
-    height, width = frames.shape[1:3]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (width, height))
-    if not writer.isOpened():
-        raise RuntimeError(f"{path}: OpenCV cannot open an MJPG video writer")
-    try:
-        for frame in frames:
-            writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
-    finally:
-        writer.release()
 
 
 def split_ids(n_train, n_test, n_unused, split):
