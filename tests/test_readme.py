@@ -151,7 +151,8 @@ def test_try_it_block_runs_as_written(tmp_path):
         proc = subprocess.run(["bash", "-c", script + cmd], cwd=repo, env=env, capture_output=True, text=True,
                               timeout=1800)
         report.append(f"{time.time() - start:7.1f} s  {cmd[:100]}")
-        assert proc.returncode == 0, f"`{cmd}` exit {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        assert proc.returncode == 0, ("\n".join(report) + f"\n`{cmd}` exit {proc.returncode}\n{proc.stdout[-3000:]}\n"
+                                      f"{proc.stderr[-3000:]}")
         outputs.append(proc.stdout + proc.stderr)
     print("\n".join(report))
     text = "\n".join(outputs)
