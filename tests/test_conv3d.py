@@ -96,12 +96,13 @@ def test_portable_convolutions_switch_to_mindspore_conv3d_with_the_same_output(k
     np.testing.assert_allclose(ours, plain, rtol=0, atol=1e-5 * np.abs(plain).max())
 
 
-def test_without_onednn_headers_the_network_uses_nn_conv3d(monkeypatch, tmp_path):
-    real = cpu_kernels.package_dir
-    monkeypatch.setattr(cpu_kernels, "package_dir", lambda name: tmp_path if name == "torch" else real(name))
+def test_without_its_onednn_library_the_network_uses_nn_conv3d(monkeypatch, tmp_path):
+    monkeypatch.delenv(cpu_kernels.STRICT_VAR, raising=False)
+    monkeypatch.setenv(cpu_kernels.ONEDNN_LIBRARY_VAR, str(tmp_path / "libdnnl.so.3"))
+    monkeypatch.setattr(cpu_kernels, "_ready", {})
     monkeypatch.setattr(cpu_kernels, "_warned", set())
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         conv = conv3d_same(3, 8, (3, 3, 3))
     assert type(conv) is nn.Conv3d
-    assert any("oneDNN headers not found" in str(w.message) for w in caught)
+    assert any("libdnnl.so.3 is not a file" in str(w.message) for w in caught)
