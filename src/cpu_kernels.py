@@ -180,6 +180,10 @@ def header_version(spec):
     text = (KERNEL_DIR / spec.headers[0]).read_text()
     get = {name: re.search(rf"#define {name} (\d+)", text).group(1)
            for name in ("I3D_DNNL_MAJOR", "I3D_DNNL_MIN_MINOR", "I3D_DNNL_MAX_MINOR")}
+    for flag in extra_flags():  # -DI3D_DNNL_MAX_MINOR=9 and the like override the header's range
+        name, _, value = flag[2:].partition("=")
+        if flag.startswith("-D") and name in get and value.isdigit():
+            get[name] = value
     return f"{get['I3D_DNNL_MAJOR']}.{get['I3D_DNNL_MIN_MINOR']}-{get['I3D_DNNL_MAJOR']}.{get['I3D_DNNL_MAX_MINOR']}"
 
 

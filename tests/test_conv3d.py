@@ -1,6 +1,9 @@
 """The oneDNN convolution kernel: same output and gradients as nn.Conv3d, same parameter names, and the
 plain nn.Conv3d where it cannot be built."""
+import os
+import sys
 import warnings
+from pathlib import Path
 
 import mindspore as ms
 import numpy as np
@@ -106,3 +109,91 @@ def test_without_its_onednn_library_the_network_uses_nn_conv3d(monkeypatch, tmp_
         conv = conv3d_same(3, 8, (3, 3, 3))
     assert type(conv) is nn.Conv3d
     assert any("libdnnl.so.3 is not a file" in str(w.message) for w in caught)
+
+
+# The network's real layers (production channel counts; spatial sizes small except the stem's 224x224,
+# whose even T and H give TF SAME's asymmetric 2/3 padding): name, input shape, output channels (None:
+# a max pool), kernel, stride.
+REAL_LAYERS = [
+    ("Conv3d_1a_7x7", (1, 3, 4, 224, 224), 64, (7, 7, 7), (2, 2, 2)),
+    ("MaxPool3d_2a_3x3", (1, 64, 4, 28, 28), None, (1, 3, 3), (1, 2, 2)),
+    ("Conv3d_2c_3x3", (1, 64, 4, 14, 14), 192, (3, 3, 3), (1, 1, 1)),
+    ("Mixed_3b_b0 (1x1x1)", (1, 192, 4, 12, 12), 64, (1, 1, 1), (1, 1, 1)),
+    ("Mixed_3b_b1b (3x3x3)", (1, 96, 4, 12, 12), 128, (3, 3, 3), (1, 1, 1)),
+    ("Mixed_3b_b3a (pool)", (1, 192, 4, 12, 12), None, (3, 3, 3), (1, 1, 1)),
+]
+
+
+class PoolGrad(nn.Cell):
+    def __init__(self, pool):
+        super().__init__()
+        self.pool = pool
+        self.grad = ops.GradOperation(sens_param=True)
+
+    def construct(self, x, sens):
+        return self.pool(x), self.grad(self.pool)(x, sens)
+
+
+def real_layer_results(index, ours):
+    """(output, input gradient[, weight gradient]) of REAL_LAYERS[index], by MindSpore's own operator or ours."""
+    from src.max_pool import MaxPool3dSame, build_kernel as build_pool_kernel
+
+    name, shape, cout, kernel_size, stride = REAL_LAYERS[index]
+    rng = np.random.default_rng(index)
+    x = ms.Tensor(rng.normal(size=shape).astype(np.float32))
+    if cout is None:
+        pool = (MaxPool3dSame(kernel_size, stride, build_pool_kernel()) if ours
+                else nn.MaxPool3d(kernel_size, stride, pad_mode="same"))
+        sens = ms.Tensor(rng.uniform(size=nn.MaxPool3d(kernel_size, stride, pad_mode="same")(x).shape)
+                         .astype(np.float32))
+        return tuple(t.asnumpy() for t in PoolGrad(pool)(x, sens))
+    conv = (Conv3dSame(shape[1], cout, kernel_size, stride, build_conv_kernel()) if ours
+            else nn.Conv3d(shape[1], cout, kernel_size, stride=stride, pad_mode="same", has_bias=False))
+    conv.weight.set_data(ms.Tensor(rng.normal(0, 0.1, conv.weight.shape).astype(np.float32)))
+    out_shape = (shape[0], cout) + tuple(-(-n // s) for n, s in zip(shape[2:], stride))
+    sens = ms.Tensor(rng.normal(size=out_shape).astype(np.float32))
+    return run(conv, x, sens)
+
+
+def real_layers_probe(folder, role):
+    """In a child process (oneDNN's ISA is fixed by its first primitive): with role 'reference', save
+    MindSpore's results for REAL_LAYERS (run where ONEDNN_MAX_CPU_ISA=AVX2, its fast path); with either
+    role, compare ours with them in GRAPH and PYNATIVE and print one line per layer and mode."""
+    folder = Path(folder)
+    if role == "reference":
+        ms.set_context(mode=ms.GRAPH_MODE)
+        for i in range(len(REAL_LAYERS)):
+            np.savez(folder / f"layer{i}.npz", *real_layer_results(i, ours=False))
+    for mode, mode_name in ((ms.GRAPH_MODE, "GRAPH"), (ms.PYNATIVE_MODE, "PYNATIVE")):
+        ms.set_context(mode=mode)
+        for i, (name, *_rest) in enumerate(REAL_LAYERS):
+            saved = np.load(folder / f"layer{i}.npz")
+            want = [saved[f"arr_{k}"] for k in range(len(saved.files))]
+            got = real_layer_results(i, ours=True)
+            worst = 0.0
+            for what, w, g in zip(("output", "input gradient", "weight gradient"), want, got):
+                assert g.shape == w.shape, (name, what)
+                worst = max(worst, float(np.abs(g - w).max() / np.abs(w).max()))
+            print(f"LAYER {name} {mode_name} {worst:.2e}", flush=True)
+
+
+def test_real_layers_equal_mindspore_under_avx2_and_native_isa(kernel, tmp_path):
+    """Each ISA setting in its own process; MindSpore's references computed once, at AVX2 (its fast path)."""
+    import subprocess
+
+    from tests.conftest import REPO
+
+    base = {k: v for k, v in os.environ.items() if k != "ONEDNN_MAX_CPU_ISA"}
+    for role, env in (("reference", {**base, "ONEDNN_MAX_CPU_ISA": "AVX2"}), ("check", base)):
+        done = subprocess.run([sys.executable, "-m", "tests.test_conv3d", str(tmp_path), role], cwd=REPO, env=env,
+                              capture_output=True, text=True, timeout=900)
+        assert done.returncode == 0, done.stderr[-3000:]
+        lines = [line.split() for line in done.stdout.splitlines() if line.startswith("LAYER ")]
+        assert len(lines) == 2 * len(REAL_LAYERS), done.stdout
+        for line in lines:
+            # max |ours - MindSpore's| over the largest |value|: float rounding of sums over up to 25k terms
+            assert float(line[-1]) < 2e-5, f"{role} ({env.get('ONEDNN_MAX_CPU_ISA', 'native')}): {' '.join(line)}"
+
+
+if __name__ == "__main__":
+    real_layers_probe(*sys.argv[1:3])
