@@ -35,7 +35,10 @@ KERNEL_DIR = Path(__file__).resolve().parent / "kernels"
 STRICT_VAR = "I3D_STRICT_KERNELS"       # "1": a kernel that cannot be built or loaded is an error
 EXTRA_FLAGS_VAR = "I3D_KERNEL_CXXFLAGS"  # extra g++ flags (make sanitize), part of the cache key
 ONEDNN_LIBRARY_VAR = "I3D_ONEDNN_LIBRARY"  # another libdnnl.so.3 to link against (default: MindSpore's)
-OPTIONS = ["-O3", "-shared", "-fPIC", "-pthread", "-std=c++17"]
+# -z nodelete: MindSpore dlcloses an aot library when the last graph using it is freed; the convolution's
+# thread pool lives on in it (parked workers), and unmapping the code under them crashed the process
+# (the segfault of issue 23; tests/test_conv3d.py::test_the_library_stays_loaded_after_mindspore_releases_it).
+OPTIONS = ["-O3", "-shared", "-fPIC", "-pthread", "-std=c++17", "-Wl,-z,nodelete"]
 CHECK_TIMEOUT_S = 300
 
 

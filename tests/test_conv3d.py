@@ -111,6 +111,30 @@ def test_without_its_onednn_library_the_network_uses_nn_conv3d(monkeypatch, tmp_
     assert any("libdnnl.so.3 is not a file" in str(w.message) for w in caught)
 
 
+def mapped(library):
+    return any(str(library) in line for line in open("/proc/self/maps"))
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/maps"), reason="needs Linux's /proc/self/maps")
+def test_the_library_stays_loaded_after_mindspore_releases_it(kernel):
+    """MindSpore dlcloses an aot library once no graph uses it; the kernel's thread-pool workers live in
+    its code, so unloading it crashed the process at the next wake-up (seen as a segfault while Python
+    built the next nn.Conv3d). Built with -z nodelete, it stays mapped."""
+    import gc
+
+    before = ms.get_context("mode")
+    ms.set_context(mode=ms.GRAPH_MODE)
+    try:
+        conv = Conv3dSame(3, 8, (3, 3, 3), (1, 1, 1), kernel)
+        conv(ms.Tensor(np.ones((1, 3, 4, 8, 8), np.float32))).asnumpy()
+        assert mapped(kernel)
+        del conv
+        gc.collect()
+        assert mapped(kernel), "MindSpore unloaded the kernel library while its thread pool lives in it"
+    finally:
+        ms.set_context(mode=before)
+
+
 def test_the_declarations_agree_with_real_onednn_headers():
     """onednn_subset.h against the oneDNN headers the torch wheel ships (3.12.0): same C signatures, same
     enumerator values, release inside the declared range; and a narrower range is refused."""
