@@ -14,7 +14,7 @@ compute something else, so each library is
 - announced in one line on first use (where the library is, what the check said).
 Where a kernel cannot be built or fails its check, the network uses MindSpore's own operator (results
 agree to float rounding) after one warning; with I3D_STRICT_KERNELS=1 that is an error instead (CI).
-`python -m src.cpu_kernels` (make kernels) prebuilds them; src/runtime.py's configure() prepares them
+`make kernels` (main() here) prebuilds them; src/runtime.py's configure() prepares them
 before MindSpore's first op.
 """
 import ctypes
