@@ -165,19 +165,10 @@ REAL_LAYERS = [
 ]
 
 
-class PoolGrad(nn.Cell):
-    def __init__(self, pool):
-        super().__init__()
-        self.pool = pool
-        self.grad = ops.GradOperation(sens_param=True)
-
-    def construct(self, x, sens):
-        return self.pool(x), self.grad(self.pool)(x, sens)
-
-
 def real_layer_results(index, ours):
     """(output, input gradient[, weight gradient]) of REAL_LAYERS[index], by MindSpore's own operator or ours."""
     from src.max_pool import MaxPool3dSame, build_kernel as build_pool_kernel
+    from tests.test_max_pool import pool_and_grad
 
     name, shape, cout, kernel_size, stride = REAL_LAYERS[index]
     rng = np.random.default_rng(index)
@@ -187,7 +178,7 @@ def real_layer_results(index, ours):
                 else nn.MaxPool3d(kernel_size, stride, pad_mode="same"))
         sens = ms.Tensor(rng.uniform(size=nn.MaxPool3d(kernel_size, stride, pad_mode="same")(x).shape)
                          .astype(np.float32))
-        return tuple(t.asnumpy() for t in PoolGrad(pool)(x, sens))
+        return pool_and_grad(pool, x, sens)
     conv = (Conv3dSame(shape[1], cout, kernel_size, stride, build_conv_kernel()) if ours
             else nn.Conv3d(shape[1], cout, kernel_size, stride=stride, pad_mode="same", has_bias=False))
     conv.weight.set_data(ms.Tensor(rng.normal(0, 0.1, conv.weight.shape).astype(np.float32)))
