@@ -5,7 +5,7 @@
 // MindSpore does not ship, and no registry package has 3.10 headers (PyPI onednn-devel jumps from 3.9.1
 // to 3.11.2; Debian bookworm's libdnnl-dev is 2.6). Headers of another release describe another library:
 // e.g. 3.12's threadpool_iface has a virtual wait() that 3.9's lacks. So the kernel declares only what it
-// uses (25 C functions, their opaque handle types, 30 constants, 2 structs, the threadpool interface) and
+// uses (27 C functions, their opaque handle types, 27 constants, 2 structs, the threadpool interface) and
 // src/cpu_kernels.py checks it both ways:
 //   - at build time, where some oneDNN headers are installed (torch's), tests/test_conv3d.py compiles
 //     onednn_subset_check.cc: every declaration here must agree with the real header (a C function
