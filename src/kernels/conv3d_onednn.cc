@@ -419,7 +419,8 @@ void execute_plan(const Plan &plan, Kind kind, void **params, void *out, int thr
     keep.push_back(std::make_unique<Buffer>(bytes));
     const bool pad = t == kX && plan.x_inner;
     if (pad) std::memset(keep.back()->ptr, 0, bytes);
-    execute(plan.to_conv[t], s, {{d::kArgSrc, user}, {d::kArgDst, at(pad ? plan.x_inner : plan.conv[t], keep.back()->ptr)}});
+    dnnl_memory_t into = at(pad ? plan.x_inner : plan.conv[t], keep.back()->ptr);
+    execute(plan.to_conv[t], s, {{d::kArgSrc, user}, {d::kArgDst, into}});
     args.push_back({r.in_arg[i], at(plan.conv[t], keep.back()->ptr)});
   }
   dnnl_memory_t user_out = at(plan.plain[r.out], out), result = user_out;
