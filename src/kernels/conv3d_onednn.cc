@@ -169,8 +169,8 @@ ThreadPool *pool_for(int threads) {
   return found->second;
 }
 
-// A stream per call: oneDNN streams are not meant to be used from several threads at once, and
-// MindSpore runs independent convolutions (an Inception block's branches) concurrently.
+// A stream per call: MindSpore may run independent convolutions (an Inception block's branches) at once,
+// and oneDNN's documentation nowhere promises that one stream may be used by several threads at once.
 Stream stream_on(ThreadPool *pool) {
   dnnl_stream_t s = nullptr;
   check(dnnl_threadpool_interop_stream_create(&s, cpu(),
