@@ -23,7 +23,7 @@ test: $(STAMP)
 
 # Build and check the C++ CPU kernels now (one line each: where the library went).
 kernels: $(STAMP)
-	$(PY) -c "import sys; from src.cpu_kernels import main; sys.exit(main())"
+	$(PY) -c "import sys; from src.backend.cpu_kernels import main; sys.exit(main())"
 
 # Opt-in: the kernels built with AddressSanitizer/UndefinedBehaviorSanitizer, their tests and the network's
 # under them, then a stress run (kernel tests repeated in one process, 1 and 4 threads). Minutes, niced.

@@ -2,8 +2,8 @@
 import argparse
 import sys
 
-from src.flag_types import positive_float, positive_int
-from src.layout import FLOW_BOUND
+from src.common.flag_types import positive_float, positive_int
+from src.data.layout import FLOW_BOUND
 from src.prep.flow import BACKENDS, convert_rgb_to_flow, estimate, parse_shard, resolve_backend
 from src.prep.jobs import add_jobs_arg, run_cli
 

@@ -6,8 +6,8 @@ See README, "Evaluation".
 import sys
 
 import src  # noqa: F401  (CPU speed switch before MindSpore runs)
-from src.config import eval_parser, parse_with_config
-from src.eval_run import main
+from src.train.config import eval_parser, parse_with_config
+from src.evaluate.eval_run import main
 
 if __name__ == "__main__":
     sys.exit(main(parse_with_config(eval_parser())))

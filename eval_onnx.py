@@ -6,8 +6,8 @@ Same flags and accuracy lines as eval.py; --device_target GPU uses onnxruntime's
 import sys
 
 import src  # noqa: F401  (CPU speed switch before MindSpore runs)
-from src.config import eval_parser
-from src.eval_run import main
+from src.train.config import eval_parser
+from src.evaluate.eval_run import main
 
 if __name__ == "__main__":
     args = eval_parser().parse_args()

@@ -13,13 +13,13 @@ import argparse
 import sys
 
 import src  # noqa: F401  (CPU speed switch before MindSpore runs)
-from src.arch import NAMES as ARCH_NAMES
-from src.errors import UserError
-from src.export import FILE_FORMATS, check_request, export_checkpoint
-from src.i3d import HEADS
-from src.layout import MODES
-from src.runtime import DEVICE_TARGETS, configure, installed_device_target
-from src.flag_types import keep_probability, non_negative_int, positive_int
+from src.model.arch import NAMES as ARCH_NAMES
+from src.common.errors import UserError
+from src.deploy.export import FILE_FORMATS, check_request, export_checkpoint
+from src.model.i3d import HEADS
+from src.data.layout import MODES
+from src.backend.runtime import DEVICE_TARGETS, configure, installed_device_target
+from src.common.flag_types import keep_probability, non_negative_int, positive_int
 
 
 def parse_args(argv=None):

@@ -3,12 +3,12 @@ import argparse
 import sys
 
 import src  # noqa: F401  (CPU speed switch before MindSpore runs)
-from src.errors import UserError
-from src.flag_types import non_negative_int, positive_float, positive_int
-from src.features import FeatureOptions, checkpoint_mode, extract_features
-from src.i3d import VALID_ENDPOINTS
-from src.layout import FLOW_BOUND
-from src.runtime import DEVICE_TARGETS, configure
+from src.common.errors import UserError
+from src.common.flag_types import non_negative_int, positive_float, positive_int
+from src.infer.features import FeatureOptions, checkpoint_mode, extract_features
+from src.model.i3d import VALID_ENDPOINTS
+from src.data.layout import FLOW_BOUND
+from src.backend.runtime import DEVICE_TARGETS, configure
 
 
 def main(argv=None):

@@ -3,9 +3,9 @@ import argparse
 import sys
 
 from src.prep.jobs import add_jobs_arg, run_cli
-from src import datasets
+from src.data import datasets
 from src.prep.frames import JPEG_QUALITY, generate_rgb_jpgs
-from src.flag_types import jpeg_quality, positive_int
+from src.common.flag_types import jpeg_quality, positive_int
 
 
 def main(argv=None):

@@ -6,7 +6,7 @@
 import argparse
 import sys
 
-from src.bin_files import accuracy_lines
+from src.deploy.bin_files import accuracy_lines
 
 
 def main(argv=None):

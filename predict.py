@@ -16,16 +16,16 @@ import sys
 import numpy as np
 
 import src  # noqa: F401  (CPU speed switch before MindSpore runs)
-from src.arch import NAMES as ARCH_NAMES
-from src.checkpoint import check_class_names, load_recorded
-from src.errors import UserError
-from src.inference import load_input, read_labels, top_k_lines, two_stream_logits
-from src.layout import FLOW_BOUND, mode_of_channels
-from src.run_folder import labels_beside
-from src.mindir_runner import fit_clip, load_mindir
-from src.network_input import as_network_input, to_batch
-from src.runtime import DEVICE_TARGETS, configure
-from src.flag_types import non_negative_int, positive_float, positive_int
+from src.model.arch import NAMES as ARCH_NAMES
+from src.checkpoints.checkpoint import check_class_names, load_recorded
+from src.common.errors import UserError
+from src.infer.inference import load_input, read_labels, top_k_lines, two_stream_logits
+from src.data.layout import FLOW_BOUND, mode_of_channels
+from src.train.run_folder import labels_beside
+from src.deploy.mindir_runner import fit_clip, load_mindir
+from src.model.network_input import as_network_input, to_batch
+from src.backend.runtime import DEVICE_TARGETS, configure
+from src.common.flag_types import non_negative_int, positive_float, positive_int
 
 
 def parse_args(argv=None):
@@ -105,7 +105,7 @@ def predict_one_stream(args):
 
 
 def predict_two_streams(args):
-    from src.video_streams import two_stream_clips
+    from src.infer.video_streams import two_stream_clips
 
     rgb, flow = two_stream_clips(args.input, args.size, args.crop, args.bound, args.num_frames)
     logits, records = two_stream_logits(rgb, flow, args.rgb_checkpoint, args.flow_checkpoint, args.arch, args.head)

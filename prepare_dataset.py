@@ -6,10 +6,10 @@
 import argparse
 import sys
 
-from src import datasets
+from src.data import datasets
 from src.prep.dataset_prep import prepare
 from src.prep.jobs import add_jobs_arg, run_cli
-from src.flag_types import positive_int
+from src.common.flag_types import positive_int
 
 
 def main(argv=None):

@@ -2,18 +2,18 @@
 
     python preprocess.py --dataset hmdb51 --mode rgb --video_path DIR --annotation_path JSON [--batch_size 8]
                          [--test_sample_duration 64] [--spatial_size 224] [--result_path ./preprocess_Result]
-Then infer_bins.py runs an exported MINDIR on them and postprocess.py prints the accuracy (README, "Export").
+Then tools/infer_bins.py runs an exported MINDIR on them and postprocess.py prints the accuracy (README, "Export").
 """
 import argparse
 import sys
 
 import src  # noqa: F401  (CPU speed switch before MindSpore runs)
-from src import datasets
-from src.bin_files import write_eval_bins
-from src.errors import run_command
-from src.flag_types import non_negative_int, positive_int
-from src.layout import MODES
-from src.loader.clip_dataset import ClipDataset
+from src.data import datasets
+from src.deploy.bin_files import write_eval_bins
+from src.common.errors import run_command
+from src.common.flag_types import non_negative_int, positive_int
+from src.data.layout import MODES
+from src.data.loader.clip_dataset import ClipDataset
 
 
 def main(argv=None):

@@ -8,9 +8,9 @@ import argparse
 import sys
 
 import src  # noqa: F401  (CPU speed switch before MindSpore runs)
-from src.errors import UserError
-from src.inference import read_labels
-from src.weights import SOURCES, convert_file
+from src.common.errors import UserError
+from src.infer.inference import read_labels
+from src.checkpoints.convert import SOURCES, convert_file
 
 
 def parse_args(argv=None):

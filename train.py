@@ -6,8 +6,8 @@
 import sys
 
 import src  # noqa: F401  (CPU speed switch before MindSpore runs)
-from src.config import parse_with_config, structural_flags, train_parser
-from src.trainer import main
+from src.train.config import parse_with_config, structural_flags, train_parser
+from src.train.trainer import main
 
 if __name__ == "__main__":
     parser = train_parser()

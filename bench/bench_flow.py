@@ -24,8 +24,8 @@ import torch  # noqa: E402
 
 from src.prep.jobs import default_jobs  # noqa: E402
 from src.prep.flow import convert_rgb_to_flow  # noqa: E402
-from src.prep.synthetic_media import shifted_sequence  # noqa: E402
-from src.layout import rgb_frame_paths  # noqa: E402
+from tests.fixtures.media import shifted_sequence  # noqa: E402
+from src.data.layout import rgb_frame_paths  # noqa: E402
 from src.prep.tvl1_torch import agreement, format_agreement, load_reference, measure_throughput  # noqa: E402
 
 REFERENCE = Path(__file__).resolve().parents[1] / "tests" / "data" / "tvl1_pairs_320x240.npz"

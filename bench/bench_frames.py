@@ -15,8 +15,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from src.prep.jobs import default_jobs  # noqa: E402
 from src.prep.frames import generate_rgb_jpgs  # noqa: E402
-from src.prep.synthetic_media import moving_disc_frames, write_video  # noqa: E402
-from src.media import iter_video_frames  # noqa: E402
+from tests.fixtures.media import moving_disc_frames, write_video  # noqa: E402
+from src.data.media import iter_video_frames  # noqa: E402
 
 
 def timed(fn):

@@ -22,10 +22,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from src.layout import frame_path, write_n_frames  # noqa: E402
-from src.loader.clip_dataset import ClipDataset  # noqa: E402
-from src.loader.mindspore_dataset import EpochSampler, to_mindspore  # noqa: E402
-from src.loader.temporal_sampling import clip_indices  # noqa: E402
+from src.data.layout import frame_path, write_n_frames  # noqa: E402
+from src.data.loader.clip_dataset import ClipDataset  # noqa: E402
+from src.data.loader.mindspore_dataset import EpochSampler, to_mindspore  # noqa: E402
+from src.data.loader.temporal_sampling import clip_indices  # noqa: E402
 from src.prep.demo_data import texture  # noqa: E402
 
 

@@ -16,8 +16,8 @@ import src  # noqa: E402,F401  (CPU speed switch)
 import mindspore as ms  # noqa: E402
 from mindspore import nn, ops  # noqa: E402
 
-from src.i3d import POOLS, VALID_ENDPOINTS, build_i3d, unit_table  # noqa: E402
-from src.trainer import classification_loss  # noqa: E402
+from src.model.i3d import POOLS, VALID_ENDPOINTS, build_i3d, unit_table  # noqa: E402
+from src.train.trainer import classification_loss  # noqa: E402
 
 
 def i3d_forward_flops(c, t, h, w, num_classes=400):

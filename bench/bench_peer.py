@@ -27,10 +27,10 @@ import src  # noqa: E402,F401  (CPU speed switch)
 import mindspore as ms  # noqa: E402
 from mindspore import nn  # noqa: E402
 
-from src.conv3d import build_conv_kernel  # noqa: E402
-from src.finetune import freeze_all_but, parse_prefixes  # noqa: E402
-from src.i3d import FEATURE_CHANNELS, INCEPTION_CHANNELS, VALID_ENDPOINTS, build_i3d, inception_out_channels  # noqa: E402
-from src.trainer import classification_loss  # noqa: E402
+from src.backend.conv3d import build_conv_kernel  # noqa: E402
+from src.model.finetune import freeze_all_but, parse_prefixes  # noqa: E402
+from src.model.i3d import FEATURE_CHANNELS, INCEPTION_CHANNELS, VALID_ENDPOINTS, build_i3d, inception_out_channels  # noqa: E402
+from src.train.trainer import classification_loss  # noqa: E402
 
 DEFAULT_FINETUNE = "logits,Mixed_5"
 DEMO_FINETUNE = "logits,Mixed_5,Mixed_4"
@@ -139,7 +139,7 @@ class TorchI3D(tnn.Module):
         return x
 
     def freeze_all_but(self, prefixes):
-        """Same selection as src.finetune: frozen endpoints train nothing and use their stored BN statistics."""
+        """Same selection as src.model.finetune: frozen endpoints train nothing and use their stored BN statistics."""
         for name, cell in self.endpoints.items():
             if not name.startswith(prefixes):
                 cell.requires_grad_(False)
@@ -225,7 +225,7 @@ def main():
     print(f"threads: MindSpore runtime_num_threads={threads}, torch.get_num_threads()={torch.get_num_threads()}; "
           f"best of {args.rounds} rounds, sides alternating", flush=True)
     print(f"oneDNN ISA cap (both sides): ONEDNN_MAX_CPU_ISA={os.environ.get('ONEDNN_MAX_CPU_ISA', 'unset')}; our "
-          f"convolutions: {'the oneDNN kernel' if build_conv_kernel() else 'MindSpore Conv3D'} (src/conv3d.py)")
+          f"convolutions: {'the oneDNN kernel' if build_conv_kernel() else 'MindSpore Conv3D'} (src/backend/conv3d.py)")
     print(f"{'case':<10} {'shape':>15} {'step':>8} {'trains':>22} {'ours s':>8} {'torch s':>8} {'ours/torch':>10}")
     results = {}
     for name in names:

@@ -13,7 +13,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from src.media import read_frames  # noqa: E402
+from src.data.media import read_frames  # noqa: E402
 
 OUT = Path(__file__).resolve().parents[1] / "tests" / "data" / "tvl1_pairs_320x240.npz"
 FLOW_STEP = 1 / 256

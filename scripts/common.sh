@@ -8,8 +8,8 @@ fi
 I3D_DATA_ROOT="${I3D_DATA_ROOT:-./datasets}"
 I3D_PRETRAINED_DIR="${I3D_PRETRAINED_DIR:-./pretrained}"
 
-registry() { PYTHONPATH="$REPO_ROOT${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" -m src.datasets "$@"; }  # src/datasets.py
-last_checkpoint() { PYTHONPATH="$REPO_ROOT${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" -m src.run_folder latest "$1"; }  # RUN_DIR
+registry() { PYTHONPATH="$REPO_ROOT${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" -m src.data.datasets "$@"; }  # src/data/datasets.py
+last_checkpoint() { PYTHONPATH="$REPO_ROOT${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" -m src.train.run_folder latest "$1"; }  # RUN_DIR
 check_dataset() {
     local known
     known=$(registry names)

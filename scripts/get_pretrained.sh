@@ -26,7 +26,7 @@ cd "$REPO_ROOT"
 "$PYTHON" - "$DEST" <<'PY'
 import sys
 import src  # noqa: F401
-from src.checkpoint import load_i3d
+from src.checkpoints.checkpoint import load_i3d
 for mode, name in (("rgb", "i3d_rgb_kinetics400.ckpt"), ("flow", "i3d_flow_from_rgb_kinetics400.ckpt")):
     net = load_i3d(f"{sys.argv[1]}/{name}", mode=mode)
     assert net.num_classes == 400, name

@@ -22,7 +22,7 @@ def main(argv=None):
     import pytest
 
     ms.set_context(runtime_num_threads=args.threads)  # before the first op
-    from src.cpu_kernels import cpu_threads
+    from src.backend.cpu_kernels import cpu_threads
     from tests.test_conv3d import REAL_LAYERS, real_layer_results
 
     assert cpu_threads() == args.threads, cpu_threads()

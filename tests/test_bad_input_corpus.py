@@ -15,11 +15,11 @@ import mindspore as ms
 import numpy as np
 import pytest
 
-from src.atomic import LOCK_NAME
-from src.i3d import build_i3d
-from src.prep.synthetic_media import moving_disc_frames, write_video
-from tests.conftest import REPO
-from tests.frame_tree import make_tree, write_flow_video
+from src.common.atomic import LOCK_NAME
+from src.model.i3d import build_i3d
+from tests.fixtures.media import moving_disc_frames, write_video
+from tests.fixtures.shared import REPO
+from tests.fixtures.frame_tree import make_tree, write_flow_video
 
 MS_ENV = {**os.environ, "PYTHONIOENCODING": "utf-8"}
 
@@ -137,8 +137,8 @@ def cases():
         ("n_frames_missing", lambda c: ("generate_n_frames.py", c / "nope"), 2, "nope"),
         ("n_frames_empty", lambda c: ("generate_n_frames.py", c / "nan_count"), 2, "nan_count"),
         ("n_frames_gap", lambda c: ("generate_n_frames.py", c / "tree" / "jpg", *jobs), 1, "rgb frame 3 is missing"),
-        ("split_json_no_mode", lambda c: ("make_split_json.py", c / "done" / "jpg", c / "s.json"), 2, "--val_ratio"),
-        ("split_json_ratio", lambda c: ("make_split_json.py", c / "done" / "jpg", c / "s.json", "--val_ratio", 1.5), 2,
+        ("split_json_no_mode", lambda c: ("tools/make_split_json.py", c / "done" / "jpg", c / "s.json"), 2, "--val_ratio"),
+        ("split_json_ratio", lambda c: ("tools/make_split_json.py", c / "done" / "jpg", c / "s.json", "--val_ratio", 1.5), 2,
          "--val_ratio"),
         ("prepare_missing", lambda c: ("prepare_dataset.py", "hmdb51", c / "nope", c / "p"), 2, "nope"),
         ("prepare_wrong_archive", lambda c: ("prepare_dataset.py", "hmdb51", wrong_archive(c), c / "p2"), 2,
@@ -246,7 +246,7 @@ def test_the_corpus_is_large():
 
 def test_a_second_run_into_the_same_output_is_refused(corpus, tmp_path):
     """While one run holds the output folder, another stops at once and names it."""
-    from src.atomic import OutputBusy, exclusive_output
+    from src.common.atomic import OutputBusy, exclusive_output
 
     with exclusive_output(tmp_path / "out", "generate_rgb_jpgs"):
         result = run("generate_rgb_jpgs.py", corpus / "videos", tmp_path / "out", "hmdb51", "--n_jobs", 1)

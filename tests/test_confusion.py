@@ -2,8 +2,8 @@
 import cv2
 import numpy as np
 
-from src.confusion import confusion_png, most_confused, read_confusion_csv, write_confusion_csv
-from src.metrics import accuracy_figures
+from src.evaluate.confusion import confusion_png, most_confused, read_confusion_csv, write_confusion_csv
+from src.evaluate.metrics import accuracy_figures
 
 
 def synthetic(n, seed=0):

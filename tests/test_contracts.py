@@ -6,11 +6,11 @@ import mindspore as ms
 import numpy as np
 import pytest
 
-from src import datasets
-from src.atomic import atomic_output, partial_path, partial_target, write_text_atomic
-from src.config import structural_flags, train_parser
-from src.network_input import ScaledInput, as_network_input
-from tests.conftest import REPO
+from src.data import datasets
+from src.common.atomic import atomic_output, partial_path, partial_target, write_text_atomic
+from src.train.config import structural_flags, train_parser
+from src.model.network_input import ScaledInput, as_network_input
+from tests.fixtures.shared import REPO
 
 
 def test_numpy_and_device_scaling_are_the_same_step():
@@ -42,7 +42,7 @@ def test_registry_answers_tools_and_scripts():
     assert datasets.get("hmdb51").annotation_name() == "hmdb51_1.json" and datasets.get("hmdb51").num_classes == 51
     with pytest.raises(ValueError, match="unknown dataset 'kinetics'; known: hmdb51, ucf101, custom"):
         datasets.get("kinetics")
-    run = lambda *a: subprocess.run([sys.executable, "-m", "src.datasets", *a], cwd=REPO, capture_output=True,  # noqa: E731
+    run = lambda *a: subprocess.run([sys.executable, "-m", "src.data.datasets", *a], cwd=REPO, capture_output=True,  # noqa: E731
                                     text=True)
     assert run("annotation", "ucf101").stdout.strip() == "ucf101_01.json"
     assert run("classes", "hmdb51").stdout.strip() == "51"

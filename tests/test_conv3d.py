@@ -11,9 +11,9 @@ import pytest
 from mindspore import nn, ops
 
 import src  # noqa: F401
-from src import cpu_kernels
-from src.conv3d import Conv3dSame, build_conv_kernel, conv3d_same, portable_convolutions
-from src.i3d import build_i3d, parameter_names
+from src.backend import cpu_kernels
+from src.backend.conv3d import Conv3dSame, build_conv_kernel, conv3d_same, portable_convolutions
+from src.model.i3d import build_i3d, parameter_names
 
 
 @pytest.fixture(scope="module")
@@ -167,7 +167,7 @@ REAL_LAYERS = [
 
 def real_layer_results(index, ours):
     """(output, input gradient[, weight gradient]) of REAL_LAYERS[index], by MindSpore's own operator or ours."""
-    from src.max_pool import MaxPool3dSame, build_kernel as build_pool_kernel
+    from src.backend.max_pool import MaxPool3dSame, build_kernel as build_pool_kernel
     from tests.test_max_pool import pool_and_grad
 
     name, shape, cout, kernel_size, stride = REAL_LAYERS[index]
@@ -213,7 +213,7 @@ def test_real_layers_equal_mindspore_under_avx2_and_native_isa(kernel, tmp_path)
     """Each ISA setting in its own process; MindSpore's references computed once, at AVX2 (its fast path)."""
     import subprocess
 
-    from tests.conftest import REPO
+    from tests.fixtures.shared import REPO
 
     base = {k: v for k, v in os.environ.items() if k != "ONEDNN_MAX_CPU_ISA"}
     for role, env in (("reference", {**base, "ONEDNN_MAX_CPU_ISA": "AVX2"}), ("check", base)):

@@ -11,8 +11,8 @@ import mindspore as ms
 import numpy as np
 import pytest
 
-from src import cpu_kernels
-from tests.conftest import REPO
+from src.backend import cpu_kernels
+from tests.fixtures.shared import REPO
 
 
 @pytest.fixture
@@ -36,7 +36,7 @@ def max_pool_gradient(library):
     """A real MindSpore gradient through the kernel at `library` (crashes the process if it is broken)."""
     from mindspore import ops
 
-    from src.max_pool import MaxPool3dSame
+    from src.backend.max_pool import MaxPool3dSame
 
     x = ms.Tensor(np.arange(2 * 4 * 6 * 6, dtype=np.float32).reshape(1, 2, 4, 6, 6))
     return ops.GradOperation()(MaxPool3dSame((2, 2, 2), (2, 2, 2), library))(x).asnumpy()
@@ -93,7 +93,7 @@ def test_the_cache_key_covers_flags_compiler_and_the_linked_onednn(fresh, monkey
 
 
 def test_strict_mode_makes_an_unbuildable_kernel_an_error(fresh, monkeypatch):
-    from src.conv3d import conv3d_same
+    from src.backend.conv3d import conv3d_same
 
     monkeypatch.setenv("CXX", "no-such-compiler")
     monkeypatch.setenv(cpu_kernels.STRICT_VAR, "1")
@@ -111,10 +111,10 @@ def test_strict_mode_makes_an_unbuildable_kernel_an_error(fresh, monkeypatch):
 LOGITS_PROBE = r"""
 import sys
 import mindspore as ms, numpy as np
-from src.runtime import configure
+from src.backend.runtime import configure
 configure("CPU", "gr")                    # the explicit step: kernels prepared, ISA cap decided
-from src.conv3d import Conv3dSame
-from src.i3d import build_i3d
+from src.backend.conv3d import Conv3dSame
+from src.model.i3d import build_i3d
 net = build_i3d("rgb", num_classes=7)
 if sys.argv[2] == "save":
     ms.save_checkpoint(net, sys.argv[1] + "/net.ckpt")

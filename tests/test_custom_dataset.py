@@ -6,10 +6,10 @@ import cv2
 import mindspore as ms
 import numpy as np
 
-from prep_helpers import run_tool
-from src.i3d import build_i3d
+from tests.fixtures.tools import run_tool
+from src.model.i3d import build_i3d
 from src.prep.demo_data import DIRECTIONS, render_video
-from tests.helpers_i3d import reinitialise
+from tests.fixtures.network import reinitialise
 
 CLASSES = ("move_left", "move_right", "move_up")
 
@@ -37,15 +37,15 @@ def test_three_class_mp4_tree_from_lists_and_ratio_to_a_trained_model(tmp_path):
     frames = run_tool("generate_rgb_jpgs.py", videos, tmp_path / "jpg", "custom", "--n_jobs", 1, "--size", 40)
     assert frames.returncode == 0 and "done 9, skipped 0 (already done), failed 0" in frames.stdout
 
-    made = run_tool("make_split_json.py", tmp_path / "jpg", tmp_path / "ann.json", "--train_list",
+    made = run_tool("tools/make_split_json.py", tmp_path / "jpg", tmp_path / "ann.json", "--train_list",
                     tmp_path / "train.txt", "--test_list", tmp_path / "test.txt")
     assert made.returncode == 0, made.stderr
     assert f"{tmp_path / 'ann.json'}: 3 labels, 6 training, 3 validation" in made.stdout
     data = json.loads((tmp_path / "ann.json").read_text())
     assert data["labels"] == list(CLASSES) and data["database"]["move_up/clip 2"]["subset"] == "validation"
-    ratio = run_tool("make_split_json.py", tmp_path / "jpg", tmp_path / "ratio.json", "--val_ratio", 0.34, "--seed", 3)
+    ratio = run_tool("tools/make_split_json.py", tmp_path / "jpg", tmp_path / "ratio.json", "--val_ratio", 0.34, "--seed", 3)
     assert "3 labels, 6 training, 3 validation" in ratio.stdout
-    assert run_tool("make_split_json.py", tmp_path / "jpg", tmp_path / "x.json").returncode == 2
+    assert run_tool("tools/make_split_json.py", tmp_path / "jpg", tmp_path / "x.json").returncode == 2
 
     net = reinitialise(build_i3d("rgb", 400), seed=1)
     ms.save_checkpoint(net, str(tmp_path / "k400.ckpt"))

@@ -5,8 +5,8 @@ import re
 import cv2
 import numpy as np
 
-from conftest import shared_path
-from src.media import read_frames
+from tests.fixtures.shared import shared_path
+from src.data.media import read_frames
 from src.prep.demo_data import DIRECTIONS, make_demo_data, render_video
 
 LINE = re.compile(r"^(\S+\.avi) ([012]) $")  # official HMDB51 split lines end with a space

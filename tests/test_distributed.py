@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 import mindspore as ms
 
-from src.loader.clip_dataset import ClipDataset
-from src.i3d import build_i3d
-from src.run_folder import read_shard
-from tests.conftest import REPO
-from tests.helpers_i3d import reinitialise
+from src.data.loader.clip_dataset import ClipDataset
+from src.model.i3d import build_i3d
+from src.train.run_folder import read_shard
+from tests.fixtures.shared import REPO
+from tests.fixtures.network import reinitialise
 from tests.test_train_eval import TINY, ckpt, make_trees, run
 
 EPOCHS, TRAIN_PER_CLASS, TIMEOUT_S = 2, 4, 300
@@ -27,7 +27,7 @@ EPOCHS, TRAIN_PER_CLASS, TIMEOUT_S = 2, 4, 300
 SAME_START_SCRIPT = """
 import mindspore as ms
 from types import SimpleNamespace
-from src.distributed import RankMismatch, check_same_start, setup_distribution
+from src.train.distributed import RankMismatch, check_same_start, setup_distribution
 ms.set_context(mode=ms.PYNATIVE_MODE)
 rank, size = setup_distribution(SimpleNamespace(distributed=True))
 for offset in (0, rank):

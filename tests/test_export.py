@@ -1,6 +1,6 @@
 """export.py: MINDIR round trip, ONNX vs MindSpore (onnxruntime), refusals, and predict.py --mindir.
 
-Every network is re-initialised with informative weights (tests/helpers_i3d.py) and clips are
+Every network is re-initialised with informative weights (tests/fixtures/network.py) and clips are
 small (T=10, 64x64: odd total padding in T, H and W, so TF's end-heavy SAME padding is exercised).
 """
 import subprocess
@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 
 import export as export_cli
-from src.checkpoint import CheckpointError
-from src.conv3d import portable_convolutions
-from src.export import ExportError, OnnxWindowHead, export_checkpoint, export_network, onnx_exportable
-from src.i3d import I3DHead, build_i3d, parameter_names
-from src.layout import INPUT_CHANNELS
-from src.mindir_runner import MindirError, fit_clip, load_mindir
-from tests.conftest import REPO
-from tests.helpers_i3d import reinitialise
+from src.checkpoints.checkpoint import CheckpointError
+from src.backend.conv3d import portable_convolutions
+from src.deploy.export import ExportError, OnnxWindowHead, export_checkpoint, export_network, onnx_exportable
+from src.model.i3d import I3DHead, build_i3d, parameter_names
+from src.data.layout import INPUT_CHANNELS
+from src.deploy.mindir_runner import MindirError, fit_clip, load_mindir
+from tests.fixtures.shared import REPO
+from tests.fixtures.network import reinitialise
 
 CLASSES = 7
 T, SIZE, BATCH = 10, 64, 2
@@ -85,7 +85,7 @@ def test_cli_mindir_has_the_requested_shapes(cli_mindir):
 
 def test_mindir_round_trip_is_bit_exact(cli_mindir, rgb_ckpt, context_mode):
     context_mode(ms.GRAPH_MODE)
-    from src.checkpoint import load_i3d
+    from src.checkpoints.checkpoint import load_i3d
 
     # The file holds MindSpore's own Conv3D (export switches the CPU kernel off): compare like with like.
     net = portable_convolutions(load_i3d(rgb_ckpt, mode="rgb"))
@@ -239,11 +239,11 @@ def test_predict_mindir_and_checkpoint_are_exclusive(capsys):
 def test_full_size_onnx_reproduces_deepmind_kinetics_logits(tmp_path, context_mode):
     """DeepMind's weights at the deployed size (79x224x224 cricket clip) through ONNX give the float64
     reference logits of an independent implementation: the padding, BN and head survive export."""
-    from src.checkpoint import load_i3d
-    from src.media import read_gif_frames
-    from src.network_input import as_network_input, to_batch
-    from src.weights import convert_file
-    from tests.conftest import shared_path
+    from src.checkpoints.checkpoint import load_i3d
+    from src.data.media import read_gif_frames
+    from src.model.network_input import as_network_input, to_batch
+    from src.checkpoints.convert import convert_file
+    from tests.fixtures.shared import shared_path
 
     gif = shared_path("data", "samples", "v_CricketShot_g04_c01_rgb.gif")
     reference = np.load(shared_path("data", "samples", "v_CricketShot_g04_c01_rgb_kinetics400_logits.npy"))

@@ -7,14 +7,14 @@ import mindspore as ms
 import numpy as np
 import pytest
 
-from src.features import FeatureOptions, extract_features, feature_network
-from src.i3d import InceptionI3D, build_i3d
-from src.layout import count_frames
-from src.loader.clip_reader import load_clip
-from src.network_input import as_network_input
-from tests.conftest import REPO
-from tests.frame_tree import write_flow_video, write_rgb_video
-from tests.helpers_i3d import reinitialise
+from src.infer.features import FeatureOptions, extract_features, feature_network
+from src.model.i3d import InceptionI3D, build_i3d
+from src.data.layout import count_frames
+from src.data.loader.clip_reader import load_clip
+from src.model.network_input import as_network_input
+from tests.fixtures.shared import REPO
+from tests.fixtures.frame_tree import write_flow_video, write_rgb_video
+from tests.fixtures.network import reinitialise
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,7 @@ def trees(tmp_path_factory):
 
 
 def endpoint_output(root, mode, endpoint, video_dir, frames=None):
-    """The endpoint's output for a clip, from a network built and loaded here (not by src.features)."""
+    """The endpoint's output for a clip, from a network built and loaded here (not by src.infer.features)."""
     in_channels = 3 if mode == "rgb" else 2
     net = InceptionI3D(num_classes=3, in_channels=in_channels, final_endpoint=endpoint)
     ms.load_param_into_net(net, ms.load_checkpoint(str(root / f"{mode}.ckpt")), strict_load=False)

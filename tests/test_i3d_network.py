@@ -7,9 +7,9 @@ import mindspore as ms
 from mindspore import nn, ops
 
 import src  # noqa: F401
-from src.i3d import InceptionI3D, I3DHead, Unit3D, build_i3d, parameter_names
-from src.network_input import ScaledInput
-from tests.helpers_i3d import reinitialise, random_clip
+from src.model.i3d import InceptionI3D, I3DHead, Unit3D, build_i3d, parameter_names
+from src.model.network_input import ScaledInput
+from tests.fixtures.network import reinitialise, random_clip
 
 ms.set_context(mode=ms.PYNATIVE_MODE)
 

@@ -2,13 +2,13 @@
 import numpy as np
 import pytest
 
-from frame_tree import write_flow_video, write_rgb_video
-from src.loader import clip_reader
-from src.network_input import scale_clip
-from src.loader.spatial_transforms import center_plan, random_plan
-from src.loader.temporal_sampling import random_window
-from src.errors import VideoReadError
-from src.media import read_image_rgb
+from tests.fixtures.frame_tree import write_flow_video, write_rgb_video
+from src.data.loader import clip_reader
+from src.model.network_input import scale_clip
+from src.data.loader.spatial_transforms import center_plan, random_plan
+from src.data.loader.temporal_sampling import random_window
+from src.common.errors import VideoReadError
+from src.data.media import read_image_rgb
 
 H, W, S = 32, 40, 24
 rows, cols = np.mgrid[0:H, 0:W]

@@ -1,8 +1,8 @@
 """Index building: JSON + frame tree -> samples, and errors that name the offending file."""
 import pytest
 
-from frame_tree import make_tree, numbered_frames, write_annotation, write_flow_video, write_rgb_video
-from src.loader.index import DatasetIndexError, build_index, read_n_frames
+from tests.fixtures.frame_tree import make_tree, numbered_frames, write_annotation, write_flow_video, write_rgb_video
+from src.data.loader.index import DatasetIndexError, build_index, read_n_frames
 
 
 def test_index_keeps_subset_order_and_labels(tmp_path):

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from frame_tree import frame_levels, make_tree, numbered_frames, write_annotation, write_rgb_video
-from src.loader.clip_dataset import ClipDataset
-from src.loader.mindspore_dataset import EpochSampler, create_dataset, eval_video_ids
+from tests.fixtures.frame_tree import frame_levels, make_tree, numbered_frames, write_annotation, write_rgb_video
+from src.data.loader.clip_dataset import ClipDataset
+from src.data.loader.mindspore_dataset import EpochSampler, create_dataset, eval_video_ids
 
 pytest.importorskip("mindspore")
 

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from src.loader.spatial_transforms import CropPlan, center_plan, invert_flow_x, random_plan
-from src.loader.temporal_sampling import center_window, clip_indices, loop_pad, random_window
+from src.data.loader.spatial_transforms import CropPlan, center_plan, invert_flow_x, random_plan
+from src.data.loader.temporal_sampling import center_window, clip_indices, loop_pad, random_window
 
 
 def test_loop_padding():

@@ -5,8 +5,8 @@ import mindspore as ms
 from mindspore import nn, ops
 
 import src  # noqa: F401
-from src.i3d import build_i3d
-from src.max_pool import MaxPool3dSame, build_kernel, max_pool_3d
+from src.model.i3d import build_i3d
+from src.backend.max_pool import MaxPool3dSame, build_kernel, max_pool_3d
 
 
 class InputGrad(nn.Cell):
@@ -67,7 +67,7 @@ def test_network_uses_it_on_cpu_and_names_are_unchanged(kernel):
 
 
 def test_without_a_compiler_the_network_uses_nn_maxpool3d(monkeypatch, tmp_path):
-    from src import cpu_kernels
+    from src.backend import cpu_kernels
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # no kernel built there yet
     monkeypatch.setenv("CXX", "no-such-compiler")

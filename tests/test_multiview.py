@@ -3,13 +3,13 @@ import cv2
 import numpy as np
 import pytest
 
-from src.i3d import build_i3d
-from src.loader.clip_dataset import ClipDataset
-from src.loader.spatial_transforms import view_plans
-from src.loader.temporal_sampling import center_window, spread_windows
-from src.video_logits import network_forward, predict_logits
-from tests.frame_tree import write_annotation, write_rgb_video
-from tests.helpers_i3d import reinitialise
+from src.model.i3d import build_i3d
+from src.data.loader.clip_dataset import ClipDataset
+from src.data.loader.spatial_transforms import view_plans
+from src.data.loader.temporal_sampling import center_window, spread_windows
+from src.evaluate.video_logits import network_forward, predict_logits
+from tests.fixtures.frame_tree import write_annotation, write_rgb_video
+from tests.fixtures.network import reinitialise
 
 
 def test_clips_spread_from_first_to_last_start():

@@ -2,7 +2,7 @@
 
 A checkpoint in the original's layout (fine-tuned head `logits.logits_conv3d.*`, gammas not 1, 51 classes,
 optimizer state, no record) must run in predict.py and eval.py as the original network, with logits equal
-to an independent PyTorch forward of that network on BGR input (tests/original_reference.py).
+to an independent PyTorch forward of that network on BGR input (tests/fixtures/original_reference.py).
 """
 import json
 import re
@@ -12,13 +12,13 @@ import mindspore as ms
 import numpy as np
 import pytest
 
-from src.arch import network_kwargs
-from src.checkpoint import RECORD_KEY, open_checkpoint
-from src.i3d import build_i3d
-from src.train_callbacks import epoch_lines
-from tests.frame_tree import write_annotation, write_rgb_video
-from tests.helpers_i3d import reinitialise
-from tests.original_reference import original_logits
+from src.model.arch import network_kwargs
+from src.checkpoints.checkpoint import RECORD_KEY, open_checkpoint
+from src.model.i3d import build_i3d
+from src.train.callbacks import epoch_lines
+from tests.fixtures.frame_tree import write_annotation, write_rgb_video
+from tests.fixtures.network import reinitialise
+from tests.fixtures.original_reference import original_logits
 from tests.test_train_eval import TINY, make_trees, run
 
 T, SIZE, CLASSES = 8, 32, 51

@@ -10,11 +10,11 @@ import mindspore as ms
 import numpy as np
 import pytest
 
-from src.checkpoint import make_record, save_checkpoint_atomic
-from src.i3d import build_i3d
+from src.checkpoints.checkpoint import make_record, save_checkpoint_atomic
+from src.model.i3d import build_i3d
 from src.prep.frames import extract_frames
-from tests.conftest import REPO
-from tests.helpers_i3d import reinitialise
+from tests.fixtures.shared import REPO
+from tests.fixtures.network import reinitialise
 from tests.test_train_eval import TINY, make_trees, run
 
 SMALL = ["--test_sample_duration", "9", "--spatial_size", "32", "--context", "py", "--num_workers", "1"]
@@ -65,7 +65,7 @@ def test_eval_onnx_and_the_310_path_agree_with_eval(tiny, tmp_path):
     data = tmp_path / "pre" / "data" / "hmdb51" / "rgb"
     assert sorted(p.name for p in data.iterdir()) == ["hmdb51_bsrgb_1.bin", "hmdb51_bsrgb_2.bin"]
     assert (data / "hmdb51_bsrgb_1.bin").stat().st_size == 3 * 3 * 9 * 32 * 32 * 4
-    run("infer_bins.py", "--mindir_path", tmp_path / "m.mindir", "--input0_path", data, "--result_path", tmp_path / "res")
+    run("tools/infer_bins.py", "--mindir_path", tmp_path / "m.mindir", "--input0_path", data, "--result_path", tmp_path / "res")
     out = run("postprocess.py", "--dataset", "hmdb51", "--mode", "rgb", "--num-classes", 2, "--batch-size", 3,
               "--label-path", tmp_path / "pre" / "label" / "hmdb51" / "rgb" / "label_bsrgb3.npy",
               "--result_path", tmp_path / "res")

@@ -6,11 +6,11 @@ import cv2
 import numpy as np
 import pytest
 
-from src.errors import VideoReadError
-from src.inference import load_input
-from src.media import read_gif_frames
-from src.weights import convert_file
-from tests.conftest import REPO, shared_path
+from src.common.errors import VideoReadError
+from src.infer.inference import load_input
+from src.data.media import read_gif_frames
+from src.checkpoints.convert import convert_file
+from tests.fixtures.shared import REPO, shared_path
 
 # DeepMind's published rgb_scratch top-5 for v_CricketShot_g04_c01 (tf_v1/out/no_imagenet_rgb.txt)
 DEEPMIND_TOP5 = ["playing cricket", "robot dancing", "pumping fist", "breakdancing", "hurling (sport)"]

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from prep_helpers import run_tool
+from tests.fixtures.tools import run_tool
 from src.prep.annotations import hmdb51_split, read_lines, video_key
 
 EXPECTED = {
@@ -52,7 +52,7 @@ def dataset_jsons(request, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def shared():
-    from conftest import shared_path
+    from tests.fixtures.shared import shared_path
 
     return shared_path
 

@@ -3,11 +3,11 @@ import cv2
 import numpy as np
 import pytest
 
-from frame_tree import write_rgb_video
-from prep_helpers import finished_folders, hidden_entries, run_tool
-from src.layout import dequantise_flow as dequantise, quantise_flow as quantise
+from tests.fixtures.frame_tree import write_rgb_video
+from tests.fixtures.tools import finished_folders, hidden_entries, run_tool
+from src.data.layout import dequantise_flow as dequantise, quantise_flow as quantise
 from src.prep.flow import flow_tasks, parse_shard, select_shard
-from src.prep.synthetic_media import shifted_sequence
+from tests.fixtures.media import shifted_sequence
 from src.prep.demo_data import render_video
 
 BOUND = 20.0

@@ -2,12 +2,12 @@
 import numpy as np
 import pytest
 
-from prep_helpers import finished_folders, hidden_entries, run_tool
-from src.atomic import LOCK_NAME
-from src.media import resize_short_side, scaled_size
-from src.prep.synthetic_media import moving_disc_frames, write_video
-from src.layout import rgb_frame_paths
-from src.media import iter_video_frames, read_image_rgb
+from tests.fixtures.tools import finished_folders, hidden_entries, run_tool
+from src.common.atomic import LOCK_NAME
+from src.data.media import resize_short_side, scaled_size
+from tests.fixtures.media import moving_disc_frames, write_video
+from src.data.layout import rgb_frame_paths
+from src.data.media import iter_video_frames, read_image_rgb
 
 SPECIAL = "a b [1] 'q' \"dq\" & ; $x é.v2"  # HMDB-like: spaces, brackets, quotes, &, ;, $, non-ASCII, a dot
 

@@ -5,10 +5,10 @@ import cv2
 import numpy as np
 import pytest
 
-from prep_helpers import run_tool
+from tests.fixtures.tools import run_tool
 from src.prep.n_frames import count_frames
-from src.layout import read_n_frames
-from src.errors import VideoReadError
+from src.data.layout import read_n_frames
+from src.common.errors import VideoReadError
 
 
 def make_frames(folder, names):

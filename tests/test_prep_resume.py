@@ -6,9 +6,9 @@ import subprocess
 import sys
 import time
 
-from prep_helpers import REPO, finished_folders, hidden_entries, run_tool
-from src.prep.synthetic_media import moving_disc_frames, write_video
-from src.layout import rgb_frame_paths
+from tests.fixtures.tools import REPO, finished_folders, hidden_entries, run_tool
+from tests.fixtures.media import moving_disc_frames, write_video
+from src.data.layout import rgb_frame_paths
 
 N_VIDEOS, N_FRAMES = 12, 40
 

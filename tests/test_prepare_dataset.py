@@ -4,7 +4,7 @@ import shutil
 
 import pytest
 
-from prep_helpers import run_tool
+from tests.fixtures.tools import run_tool
 from src.prep.synthetic_download import make_download
 
 needs_bsdtar = pytest.mark.skipif(shutil.which("bsdtar") is None,

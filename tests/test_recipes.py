@@ -4,10 +4,10 @@ import json
 import mindspore as ms
 import pytest
 
-from prep_helpers import run_tool
-from src.config import parse_with_config, train_parser
-from src.i3d import build_i3d
-from tests.helpers_i3d import reinitialise
+from tests.fixtures.tools import run_tool
+from src.train.config import parse_with_config, train_parser
+from src.model.i3d import build_i3d
+from tests.fixtures.network import reinitialise
 from tests.test_train_eval import make_trees
 
 RECIPE = """# a tiny recipe

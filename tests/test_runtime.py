@@ -6,10 +6,10 @@ import sys
 
 import pytest
 
-from src.cpu_kernels import STRICT_VAR, conv_kernel_buildable, strict_kernels
-from src.mindir_runner import MindirError, load_mindir
-from src.runtime import ONEDNN_ISA_VAR, prefer_fast_cpu_kernels
-from tests.conftest import REPO
+from src.backend.cpu_kernels import STRICT_VAR, conv_kernel_buildable, strict_kernels
+from src.deploy.mindir_runner import MindirError, load_mindir
+from src.backend.runtime import ONEDNN_ISA_VAR, prefer_fast_cpu_kernels
+from tests.fixtures.shared import REPO
 
 PROBE = r"""
 import os, sys, time
@@ -18,8 +18,8 @@ import src
 print("ISA", os.environ.get("ONEDNN_MAX_CPU_ISA"))
 if len(sys.argv) > 1:
     from mindspore import ops, Tensor
-    from src.conv3d import conv3d_same
-    from src.runtime import configure
+    from src.backend.conv3d import conv3d_same
+    from src.backend.runtime import configure
     configure("CPU", "py")                                      # the explicit step: kernels, then the cap
     print("ISA_AFTER_BUILD", os.environ.get("ONEDNN_MAX_CPU_ISA"))
     conv = conv3d_same(3, 64, 7, stride=2)                      # I3D's stem on a 1x3x16x112x112 clip

@@ -6,9 +6,9 @@ import subprocess
 import mindspore as ms
 import pytest
 
-from src.i3d import build_i3d
-from tests.conftest import REPO
-from tests.helpers_i3d import reinitialise
+from src.model.i3d import build_i3d
+from tests.fixtures.shared import REPO
+from tests.fixtures.network import reinitialise
 from tests.test_train_eval import make_trees
 
 SCRIPTS = REPO / "scripts"

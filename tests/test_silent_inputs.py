@@ -6,12 +6,12 @@ import mindspore as ms
 import numpy as np
 import pytest
 
-from frame_tree import make_tree
-from prep_helpers import run_tool
-from src.checkpoint import CheckpointError, read_checkpoint
-from src.loader.index import DatasetIndexError, build_index
-from src.prep.synthetic_media import moving_disc_frames, write_video
-from tests.conftest import REPO
+from tests.fixtures.frame_tree import make_tree
+from tests.fixtures.tools import run_tool
+from src.checkpoints.checkpoint import CheckpointError, read_checkpoint
+from src.data.loader.index import DatasetIndexError, build_index
+from tests.fixtures.media import moving_disc_frames, write_video
+from tests.fixtures.shared import REPO
 
 
 def test_videos_differing_only_in_extension_case_do_not_overwrite_each_other(tmp_path):
@@ -49,7 +49,7 @@ def test_a_checkpoint_with_short_tensor_data_is_refused(tmp_path):
 
 
 def read_checkpoint_raw(path):
-    from src.checkpoint import check_tensor_data
+    from src.checkpoints.checkpoint import check_tensor_data
 
     check_tensor_data(path)
     return ms.load_checkpoint(str(path))
@@ -57,7 +57,7 @@ def read_checkpoint_raw(path):
 
 def test_a_npy_with_nan_is_refused_by_predict(tmp_path):
     net_path = tmp_path / "net.ckpt"
-    from src.i3d import build_i3d
+    from src.model.i3d import build_i3d
     ms.save_checkpoint(build_i3d("rgb", 5), str(net_path))
     clip = np.zeros((9, 32, 32, 3), np.float32)
     clip[3, 4, 5, 1] = np.nan

@@ -9,15 +9,15 @@ import numpy as np
 import pytest
 import mindspore as ms
 
-from src.i3d import build_i3d
-from src.lr_schedule import step_decay
-from src.loader.holdout import hold_out
-from src.loader.clip_dataset import ClipDataset
-from src.confusion import most_confused, read_confusion_csv
-from src.run_history import read_history
-from tests.conftest import REPO
-from tests.frame_tree import write_annotation, write_flow_video, write_rgb_video
-from tests.helpers_i3d import reinitialise
+from src.model.i3d import build_i3d
+from src.train.lr_schedule import step_decay
+from src.data.loader.holdout import hold_out
+from src.data.loader.clip_dataset import ClipDataset
+from src.evaluate.confusion import most_confused, read_confusion_csv
+from src.train.run_history import read_history
+from tests.fixtures.shared import REPO
+from tests.fixtures.frame_tree import write_annotation, write_flow_video, write_rgb_video
+from tests.fixtures.network import reinitialise
 
 LABELS = ("left", "right")
 FROZEN = ("Conv3d_", "Mixed_3", "Mixed_4")
@@ -121,10 +121,10 @@ def test_resume_continues_epoch_and_learning_rate(workspace, trained):
     assert [(r["epoch"], r["steps"]) for r in rows] == [(1, 2), (2, 4)]
     assert rows[0] == first and rows[1]["lr"] == pytest.approx(0.005) and rows[1]["val_top1"] is not None
     # and plot_run draws it (alone and beside another run) to a PNG
-    out = run("scripts/plot_run.py", run_dir, run_dir, "--out", run_dir / "curves.png")
+    out = run("tools/plot_run.py", run_dir, run_dir, "--out", run_dir / "curves.png")
     image = cv2.imread(str(run_dir / "curves.png"))
     assert image is not None and image.shape[0] > 200 and image.shape[1] > 400
-    assert "checkpoints: no metrics.csv" in run("scripts/plot_run.py", run_dir / "checkpoints", expect=2)
+    assert "checkpoints: no metrics.csv" in run("tools/plot_run.py", run_dir / "checkpoints", expect=2)
     # a finished run resumes to nothing
     assert "already done" in run("train.py", *TINY, "--mode", "rgb", "--video_path", workspace / "rgb",
                                  "--annotation_path", workspace / "ann.json", "--num_epochs", "2", "--resume", run_dir)
@@ -224,7 +224,7 @@ def test_loss_stays_finite_where_the_softmax_underflows():
     import mindspore as ms
     from mindspore import nn
 
-    from src.trainer import classification_loss
+    from src.train.trainer import classification_loss
 
     labels = ms.Tensor(np.array([1, 1], np.int32))
     far = ms.Tensor(np.array([[0.0, -50.0], [0.0, -100.0]], np.float32))

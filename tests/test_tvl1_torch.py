@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from src.prep.synthetic_media import texture, write_video
-from src.media import iter_video_frames, read_gif_frames
+from tests.fixtures.media import texture, write_video
+from src.data.media import iter_video_frames, read_gif_frames
 from src.prep.tvl1_torch import agreement, load_reference, tvl1_flow
 
 REFERENCE = Path(__file__).parent / "data" / "tvl1_pairs_320x240.npz"

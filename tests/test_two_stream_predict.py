@@ -7,12 +7,12 @@ import mindspore as ms
 import numpy as np
 import pytest
 
-from src.i3d import build_i3d
-from src.inference import load_input
-from src.video_streams import two_stream_clips
-from tests.conftest import REPO
-from tests.helpers_i3d import reinitialise
-from tests.prep_helpers import run_tool
+from src.model.i3d import build_i3d
+from src.infer.inference import load_input
+from src.infer.video_streams import two_stream_clips
+from tests.fixtures.shared import REPO
+from tests.fixtures.network import reinitialise
+from tests.fixtures.tools import run_tool
 
 CROP = ["--crop", "32"]
 

@@ -9,11 +9,11 @@ import mindspore as ms
 import torch
 
 import src  # noqa: F401
-from src.i3d import build_i3d
-from src.checkpoint import CheckpointError, load_i3d, read_checkpoint
-from src.weights import ConversionError, convert, convert_file, read_source, detect_layout
-from tests.conftest import REPO, shared_path
-from tests.helpers_i3d import random_clip
+from src.model.i3d import build_i3d
+from src.checkpoints.checkpoint import CheckpointError, load_i3d, read_checkpoint
+from src.checkpoints.convert import ConversionError, convert, convert_file, read_source, detect_layout
+from tests.fixtures.shared import REPO, shared_path
+from tests.fixtures.network import random_clip
 
 ms.set_context(mode=ms.PYNATIVE_MODE)
 

@@ -12,9 +12,9 @@ import os
 import re
 from pathlib import Path
 
-from src.atomic import write_text_atomic
-from src import datasets
-from src.layout import is_finished, read_n_frames, rgb_frame_paths, video_folder
+from src.common.atomic import write_text_atomic
+from src.data import datasets
+from src.data.layout import is_finished, read_n_frames, rgb_frame_paths, video_folder
 
 HMDB_SPLIT_RE = re.compile(r"^(?P<label>.+)_test_split(?P<split>\d+)\.txt$")
 HMDB_SUBSET = {"1": "training", "2": "validation"}  # id 0 = not used in this split

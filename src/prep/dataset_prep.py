@@ -15,9 +15,9 @@ import sys
 import time
 from pathlib import Path
 
-from src import datasets
-from src.atomic import write_text_atomic
-from src.errors import UserError
+from src.data import datasets
+from src.common.atomic import write_text_atomic
+from src.common.errors import UserError
 from src.prep.jobs import default_jobs, format_duration
 
 ARCHIVE_SUFFIXES = (".rar", ".zip")

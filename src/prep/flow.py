@@ -13,11 +13,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from src.atomic import exclusive_output
-from src.errors import VideoReadError
-from src.layout import (FLOW_BOUND, contiguous_rgb_frames, flow_names, is_finished, quantise_flow, rgb_frame_paths,
+from src.common.atomic import exclusive_output
+from src.common.errors import VideoReadError
+from src.data.layout import (FLOW_BOUND, contiguous_rgb_frames, flow_names, is_finished, quantise_flow, rgb_frame_paths,
                         write_n_frames)
-from src.media import decode_image
+from src.data.media import decode_image
 from src.prep.jobs import Task, build_folder, format_duration, resolve_jobs, run_batch, walk_items
 
 BACKENDS = ("auto", "opencv", "torch")

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import torch
 
-from src.layout import is_finished, write_n_frames
+from src.data.layout import is_finished, write_n_frames
 from src.prep.flow import encode_flow, flow_file_numbers, read_video_gray, write_encoded, zero_flow
 from src.prep.jobs import Progress, close_folder, failure_reason, open_folder
 from src.prep.tvl1_torch import measure_throughput, tvl1_flow

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import cv2
 
-from src.atomic import exclusive_output
-from src.errors import VideoReadError
-from src.layout import frame_name, is_finished, write_n_frames
-from src.media import iter_video_frames, resize_short_side
+from src.common.atomic import exclusive_output
+from src.common.errors import VideoReadError
+from src.data.layout import frame_name, is_finished, write_n_frames
+from src.data.media import iter_video_frames, resize_short_side
 from src.prep.jobs import Task, build_folder, run_batch, walk_items
 
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from src.atomic import partial_path, partial_target
-from src.errors import VideoReadError, run_command
+from src.common.atomic import partial_path, partial_target
+from src.common.errors import VideoReadError, run_command
 
 @dataclass(frozen=True)
 class Task:

@@ -3,9 +3,9 @@
 A flow frame is two files (x and y), so files are not simply counted: rgb and flow frames are told
 apart and the indices must run 1..n without a gap.
 """
-from src.atomic import exclusive_output
-from src.errors import VideoReadError
-from src.layout import count_frames, read_n_frames, write_n_frames
+from src.common.atomic import exclusive_output
+from src.common.errors import VideoReadError
+from src.data.layout import count_frames, read_n_frames, write_n_frames
 from src.prep.jobs import Task, run_batch, walk_items
 
 def update_n_frames(folder):

@@ -1,0 +1,107 @@
+"""Build the list of videos a loader draws clips from: annotation JSON + frame tree -> samples.
+
+Every inconsistency is an error that names the file, found once while the index is built rather
+than in a worker process halfway through an epoch.
+"""
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from src.data import layout
+from src.common.errors import UserError, VideoReadError
+from src.data.layout import mode_channels
+
+SUBSETS = ("training", "validation")
+
+
+class DatasetIndexError(UserError, ValueError):
+    """The annotation file or the frame tree disagree with each other; the message names the file."""
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One video: where its frames are, its id (the JSON key), its class id and its frame count."""
+
+    video_dir: str
+    video_id: str
+    label: int
+    n_frames: int
+
+
+def read_n_frames(video_dir):
+    """The frame count in `<video_dir>/n_frames`, which must be positive for a clip to be drawn."""
+    try:
+        n = layout.read_n_frames(video_dir)
+    except VideoReadError as exc:
+        raise DatasetIndexError(str(exc)) from None
+    if n <= 0:
+        raise DatasetIndexError(f"{Path(video_dir) / layout.N_FRAMES}: frame count must be positive, found {n}")
+    return n
+
+
+def check_frames(video_dir, n_frames, channels, mode):
+    """Every frame 1..n_frames of every channel must be there (one directory listing per video): a gap
+    would otherwise surface as a failed read inside a data worker halfway through an epoch."""
+    present = layout.frame_numbers(video_dir)
+    gaps = [(gap, channel) for channel in channels if (gap := layout.first_missing(present[channel], n_frames))]
+    if gaps:
+        gap, channel = min(gaps)
+        name = layout.frame_path(video_dir, gap, channel)
+        raise DatasetIndexError(f"{name}: missing, but {Path(video_dir) / layout.N_FRAMES} "
+                                f"says {n_frames} frames (incomplete extraction, or {'an' if mode == 'rgb' else 'a'} {mode} clip in the "
+                                "wrong tree?)")
+
+
+def load_annotation(annotation_path):
+    """Parse the annotation JSON and check its top-level schema; returns (labels, database)."""
+    path = Path(annotation_path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DatasetIndexError(f"{path}: annotation file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DatasetIndexError(f"{path}: cannot read it as UTF-8 text ({exc})") from None
+    except json.JSONDecodeError as exc:
+        raise DatasetIndexError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(data, dict) or "labels" not in data or "database" not in data:
+        raise DatasetIndexError(f"{path}: expected an object with 'labels' and 'database'")
+    labels, database = data["labels"], data["database"]
+    if not isinstance(labels, list) or not all(isinstance(name, str) for name in labels):
+        raise DatasetIndexError(f"{path}: 'labels' must be a list of class names")
+    if not isinstance(database, dict) or not all(isinstance(entry, dict) for entry in database.values()):
+        raise DatasetIndexError(f"{path}: 'database' must map video ids to objects with 'subset' and 'annotations'")
+    return labels, database
+
+
+def build_index(video_path, annotation_path, subset, mode):
+    """Samples of `subset` ('training' or 'validation') in JSON order, checked against the frame tree.
+
+    Returns (samples, labels). The video of key K with label L is `<video_path>/<L>/<K>/`; it must
+    hold `n_frames` and every frame it announces.
+    """
+    if subset not in SUBSETS:
+        raise ValueError(f"subset must be one of {SUBSETS}, got {subset!r}")
+    channels = mode_channels(mode)
+    labels, database = load_annotation(annotation_path)
+    label_ids = {name: i for i, name in enumerate(labels)}
+    root = Path(video_path)
+    samples = []
+    for key, entry in database.items():
+        if entry.get("subset") != subset:
+            continue
+        try:
+            label_name = entry["annotations"]["label"]
+        except (KeyError, TypeError):
+            raise DatasetIndexError(f"{annotation_path}: entry {key!r} has no annotations.label") from None
+        if not isinstance(label_name, str) or label_name not in label_ids:
+            raise DatasetIndexError(f"{annotation_path}: entry {key!r} has label {label_name!r}, "
+                                    f"which is not in 'labels'")
+        video_dir = layout.video_folder(root, label_name, key)
+        if not video_dir.is_dir():
+            raise DatasetIndexError(f"{video_dir}: video folder missing (listed in {annotation_path})")
+        n_frames = read_n_frames(video_dir)
+        check_frames(video_dir, n_frames, channels, mode)
+        samples.append(Sample(str(video_dir), key, label_ids[label_name], n_frames))
+    if not samples:
+        raise DatasetIndexError(f"{annotation_path}: no videos with subset {subset!r}")
+    return samples, labels
