@@ -2,25 +2,12 @@
 import numpy as np
 import pytest
 import mindspore as ms
-from mindspore import nn, ops
+from mindspore import nn
 
 import src  # noqa: F401
 from src.model.i3d import build_i3d
 from src.backend.max_pool import MaxPool3dSame, build_kernel, max_pool_3d
-
-
-class InputGrad(nn.Cell):
-    def __init__(self, cell):
-        super().__init__()
-        self.cell = cell
-        self.grad = ops.GradOperation(sens_param=True)
-
-    def construct(self, x, sens):
-        return self.grad(self.cell)(x, sens)
-
-
-def pool_and_grad(cell, x, sens):
-    return cell(x).asnumpy(), InputGrad(cell)(x, sens).asnumpy()
+from tests.fixtures.gradients import pool_and_grad
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +58,8 @@ def test_without_a_compiler_the_network_uses_nn_maxpool3d(monkeypatch, tmp_path)
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # no kernel built there yet
     monkeypatch.setenv("CXX", "no-such-compiler")
-    monkeypatch.setattr(cpu_kernels, "_built", {})
+    monkeypatch.delenv(cpu_kernels.STRICT_VAR, raising=False)
+    monkeypatch.setattr(cpu_kernels, "_ready", {})
     assert build_kernel() is None
     pool = max_pool_3d((3, 3, 3), (1, 1, 1))
     assert isinstance(pool, nn.MaxPool3d) and not isinstance(pool, MaxPool3dSame)

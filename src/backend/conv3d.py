@@ -8,8 +8,10 @@ checkpoint names, same initialisation) whose construct calls a C++ kernel
 (src/backend/kernels/conv3d_onednn.cc, ops.Custom "aot") that lets MindSpore's own oneDNN library pick the
 layouts, reordering from and to NCDHW around the convolution, for the forward, the input gradient and
 the weight gradient. Results equal nn.Conv3d's to float rounding (within 1e-5 of the largest value; tests/test_conv3d.py).
-Without a compiler or oneDNN's headers, or off the CPU, conv3d_same gives a plain nn.Conv3d; export
-switches the kernel off (portable_convolutions), since a MindIR/ONNX file cannot carry it.
+Where the kernel is unavailable (no compiler, a oneDNN library it was not checked against, a failed
+self-check: src/backend/cpu_kernels.py), or off the CPU, conv3d_same gives a plain nn.Conv3d; export switches the
+kernel off (portable_convolutions), since a MindIR/ONNX file cannot carry it. Building the kernel is
+runtime.configure's explicit step; a network built without it builds the kernel on first use (one line).
 """
 import os
 
@@ -17,26 +19,17 @@ import mindspore as ms
 import numpy as np
 from mindspore import nn, ops
 
-from src.backend.cpu_kernels import build_kernel, cpu_threads, on_cpu, onednn_flags, warn_once
-from src.backend.runtime import ONEDNN_ISA_VALUE, ONEDNN_ISA_VAR, prefer_fast_cpu_kernels
-
-KERNEL_SOURCE = "conv3d_onednn.cc"
+from src.backend.cpu_kernels import cpu_threads, kernel_library, on_cpu, warn_once
+from src.backend.runtime import ONEDNN_ISA_VALUE, ONEDNN_ISA_VAR
 
 
 def build_conv_kernel():
-    """Path of the compiled convolution kernel, or None if it cannot be built here."""
-    flags, why_not = onednn_flags()
-    if flags is None:
-        warn_once(f"{why_not}; using MindSpore's Conv3D (slower on CPU)")
-        return None
-    library = build_kernel(KERNEL_SOURCE, flags, purpose="using MindSpore's Conv3D (slower on CPU)")
-    if library is None and ONEDNN_ISA_VAR not in os.environ:
-        # MindSpore's Conv3D needs the AVX2 cap, which `import src` left off expecting the kernel. Setting it
-        # now works while no MindSpore op has run yet (the usual order: build the network, then run it).
-        prefer_fast_cpu_kernels(mindspore_convolutions=True)
+    """Path of the checked convolution kernel, or None where MindSpore's Conv3D must run (src/backend/cpu_kernels.py)."""
+    library = kernel_library("conv3d")
+    if library is None and os.environ.get(ONEDNN_ISA_VAR) is None:
         warn_once(f"MindSpore's Conv3D can be 25-140x slower on CPUs with AVX-512 unless {ONEDNN_ISA_VAR}="
-                  f"{ONEDNN_ISA_VALUE} is set before its first operation: set it before starting if this run "
-                  "is slow (docs/benchmarks.md, 'CPU speed')")
+                  f"{ONEDNN_ISA_VALUE} is set before its first operation (src.backend.runtime.configure does so where the "
+                  "kernel is unavailable): set it before starting if this run is slow (docs/cpu_kernels.md)")
     return library
 
 

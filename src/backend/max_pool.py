@@ -6,22 +6,21 @@ the 13 pool gradients took 0.47 s of 1.53 s (ONEDNN_VERBOSE; docs/benchmarks.md)
 the same nn.MaxPool3d (bit-identical output); the backward is a small C++ kernel
 (src/backend/kernels/max_pool3d_grad.cc, run through ops.Custom "aot") that sends each output's gradient to
 the first maximum of its window, the element oneDNN's argmax picks, so gradients equal MaxPool3DGrad's.
-The kernel is compiled with g++ on first use into a per-user cache; without a compiler, or on GPU/
-Ascend, plain nn.MaxPool3d is used.
+The kernel is built and checked by src/backend/cpu_kernels.py; where it is unavailable, or on GPU/Ascend,
+plain nn.MaxPool3d is used.
 """
 import mindspore as ms
 import numpy as np
 from mindspore import nn, ops
 
-from src.backend.cpu_kernels import build_kernel as build_library, cpu_threads, on_cpu
+from src.backend.cpu_kernels import cpu_threads, kernel_library, on_cpu
 
-KERNEL_SOURCE = "max_pool3d_grad.cc"
 KERNEL_FUNCTION = "MaxPool3dGrad"
 
 
 def build_kernel():
-    """Path of the compiled gradient kernel, or None if it cannot be built."""
-    return build_library(KERNEL_SOURCE, purpose="using MindSpore's MaxPool3DGrad (slower on CPU)")
+    """Path of the checked gradient kernel, or None where MaxPool3DGrad must run (src/backend/cpu_kernels.py)."""
+    return kernel_library("max_pool")
 
 
 def like_input(x, *_):

@@ -6,7 +6,8 @@ The network's convolutions normally run in the project's kernel (src/backend/con
 choose blocked layouts and is fastest uncapped (AVX-512 kernels where the CPU has them). So the cap is
 set where MindSpore's Conv3D does the work: the kernel cannot be built here, or an exported MINDIR
 runs. oneDNN reads the variable when it creates its first primitive, so the choice is made before the
-first MindSpore op (`import src`), and a user's own ONEDNN_MAX_CPU_ISA always wins.
+first MindSpore op (`import src` guesses from whether the kernel is buildable; configure() builds and
+checks the kernels first, then decides), and a user's own ONEDNN_MAX_CPU_ISA always wins.
 """
 import os
 
@@ -31,6 +32,15 @@ def prefer_fast_cpu_kernels(mindspore_convolutions=None):
     return os.environ.get(ONEDNN_ISA_VAR)
 
 
+def prepare_cpu():
+    """The CPU setup, before MindSpore's first op: the project's C++ kernels built (or found) and checked
+    (one line each, src/backend/cpu_kernels.py), then the ISA cap where MindSpore's own Conv3D will run after all."""
+    from src.backend.cpu_kernels import prepare_cpu_kernels
+
+    libraries = prepare_cpu_kernels()
+    return prefer_fast_cpu_kernels(mindspore_convolutions=libraries["conv3d"] is None)
+
+
 def configure(device_target="CPU", context="gr", device_id=None, seed=None):
     """Set MindSpore's execution mode (`gr` GRAPH, `py` PYNATIVE), device and optional global seed.
 
@@ -43,7 +53,7 @@ def configure(device_target="CPU", context="gr", device_id=None, seed=None):
     if context not in CONTEXT_MODES:
         raise ValueError(f"--context must be 'gr' (GRAPH) or 'py' (PYNATIVE), got {context!r}")
     if device_target == "CPU":
-        prefer_fast_cpu_kernels()
+        prepare_cpu()
     import mindspore as ms
 
     ms.set_context(mode=getattr(ms, CONTEXT_MODES[context]))
