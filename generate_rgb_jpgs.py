@@ -5,7 +5,7 @@ import sys
 from src.prep.jobs import add_jobs_arg, run_cli
 from src.data import datasets
 from src.prep.frames import JPEG_QUALITY, generate_rgb_jpgs
-from src.common.flag_types import jpeg_quality, positive_int
+from src.common.flag_types import frame_rate, jpeg_quality, positive_int
 
 
 def main(argv=None):
@@ -17,7 +17,7 @@ def main(argv=None):
     add_jobs_arg(parser)
     parser.add_argument("--size", type=positive_int, default=240, help="short side of the stored frames (aspect kept)")
     parser.add_argument("--ext", default=None, help="video file extension (default: avi for both datasets)")
-    parser.add_argument("--fps", type=float, default=-1,
+    parser.add_argument("--fps", type=frame_rate, default=-1,
                         help="resample to this frame rate (nearest frame repeated or dropped); -1 keeps the video's")
     parser.add_argument("--quality", type=jpeg_quality, default=JPEG_QUALITY, help="JPEG quality")
     parser.add_argument("--allow_truncated", action="store_true",

@@ -7,26 +7,24 @@ import argparse
 import sys
 
 from src.deploy.bin_files import accuracy_lines
+from src.common.errors import run_command
+from src.common.flag_types import positive_int
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--dataset", required=True)
     p.add_argument("--mode", required=True)
-    p.add_argument("--num-classes", type=int, required=True)
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--num-classes", type=positive_int, required=True)
+    p.add_argument("--batch-size", type=positive_int, default=32)
     p.add_argument("--label-path", required=True)
     p.add_argument("--result_path", default="./result_Files", help="the inference step's output folder")
     args = p.parse_args(argv)
-    try:
-        for line in accuracy_lines(args.result_path, args.label_path, args.dataset, args.mode, args.num_classes,
-                                   args.batch_size):
-            print(line)
-    except (OSError, ValueError) as exc:
-        print(f"postprocess: {exc}", file=sys.stderr)
-        return 2
+    for line in accuracy_lines(args.result_path, args.label_path, args.dataset, args.mode, args.num_classes,
+                               args.batch_size):
+        print(line)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_command("postprocess", main))

@@ -8,7 +8,8 @@ import argparse
 import sys
 
 import src  # noqa: F401  (CPU speed switch before MindSpore runs)
-from src.common.errors import UserError
+from src.common.atomic import output_file, refuse_overlap
+from src.common.errors import run_command
 from src.infer.inference import read_labels
 from src.checkpoints.convert import SOURCES, convert_file
 
@@ -27,16 +28,15 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    try:
-        names = read_labels(args.labels) if args.labels else None
-        info = convert_file(args.pretrained_path, args.save_path, args.source, args.mode, args.rgb_to_flow, names)
-    except (UserError, ValueError, OSError) as exc:
-        print(f"pt2ckpt: {exc}", file=sys.stderr)
-        return 2
+    save_path = output_file(args.save_path, ".ckpt", "--save_path")
+    inputs = [("--pretrained_path", args.pretrained_path)] + ([("--labels", args.labels)] if args.labels else [])
+    refuse_overlap(inputs, [("--save_path", save_path)])
+    names = read_labels(args.labels) if args.labels else None
+    info = convert_file(args.pretrained_path, save_path, args.source, args.mode, args.rgb_to_flow, names)
     print(f"converted {args.pretrained_path} ({info['layout']} layout, {info['in_channels']} input channels, "
-          f"{info['num_classes']} classes) -> {args.save_path}")
+          f"{info['num_classes']} classes) -> {save_path}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_command("pt2ckpt", main))

@@ -74,7 +74,7 @@ def test_missing_annotation_and_bad_arguments(tmp_path):
         build_index(tmp_path, tmp_path / "nope.json", "training", "rgb")
     ann = make_tree(tmp_path, n_videos=1, n_frames=2)
     with pytest.raises(ValueError, match="subset"):
-        build_index(tmp_path / "jpg", ann, "train", "rgb")
+        build_index(tmp_path / "jpg", ann, "dev", "rgb")  # train, val, test are aliases
     with pytest.raises(ValueError, match="mode"):
         build_index(tmp_path / "jpg", ann, "training", "depth")
     with pytest.raises(DatasetIndexError, match="no videos"):

@@ -10,6 +10,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository r
 
 import src  # noqa: F401  (CPU speed switch before MindSpore runs)
 from src.deploy.bin_files import infer_bins  # noqa: E402
+from src.common.atomic import refuse_overlap  # noqa: E402
 from src.common.errors import run_command  # noqa: E402
 
 
@@ -19,6 +20,8 @@ def main(argv=None):
     p.add_argument("--input0_path", required=True, help="folder of <dataset>_bs<mode>_<i>.bin")
     p.add_argument("--result_path", default="./result_Files")
     args = p.parse_args(argv)
+    refuse_overlap([("--mindir_path", args.mindir_path), ("--input0_path", args.input0_path)],
+                   [("--result_path", args.result_path)])
     n = infer_bins(args.mindir_path, args.input0_path, args.result_path)
     print(f"inferred {n} batches -> {args.result_path}")
     return 0

@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository r
 
 from src.prep.annotations import write_custom_json  # noqa: E402
 from src.prep.jobs import run_cli  # noqa: E402
-from src.common.flag_types import fraction  # noqa: E402
+from src.common.flag_types import fraction, seed_value  # noqa: E402
 
 
 def main(argv=None):
@@ -24,7 +24,7 @@ def main(argv=None):
     p.add_argument("--train_list", help="training videos, one <class>/<video> per line")
     p.add_argument("--test_list", help="test videos, one <class>/<video> per line")
     p.add_argument("--val_ratio", type=fraction, help="instead of lists: this fraction of each class for validation")
-    p.add_argument("--seed", type=int, default=0, help="the draw of --val_ratio")
+    p.add_argument("--seed", type=seed_value, default=0, help="the draw of --val_ratio")
     args = p.parse_args(argv)
     return write_custom_json(args.jpg_dir, args.dst, args.train_list, args.test_list, args.val_ratio, args.seed)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import mindspore as ms
 
 from src.model import arch as arches
-from src.common.atomic import atomic_output, writable_folder
+from src.common.atomic import OutputError, atomic_output, writable_folder
 from src.common.errors import UserError
 from src.model.i3d import build_i3d
 from src.data.layout import mode_of_channels
@@ -49,8 +49,14 @@ def save_checkpoint_atomic(save_obj, path, record=None):
     path = Path(path)
     writable_folder(path.parent)
     extra = {RECORD_KEY: json.dumps(record)} if record else None
-    with atomic_output(path, suffix=".ckpt") as tmp:
-        ms.save_checkpoint(save_obj, str(tmp), append_dict=extra)
+    try:
+        with atomic_output(path, suffix=".ckpt") as tmp:
+            try:
+                ms.save_checkpoint(save_obj, str(tmp), append_dict=extra)
+            finally:
+                tmp.with_suffix(".tmp").unlink(missing_ok=True)  # MindSpore's own temp name, left on failure
+    except OSError as exc:  # disk full, quota: one line naming the file, the old file (if any) kept
+        raise OutputError(f"{path}: cannot write this checkpoint ({exc.strerror or exc})") from None
 
 
 # Bytes per element of the tensor types a checkpoint file names (others, e.g. strings, are not checked).

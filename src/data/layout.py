@@ -24,7 +24,9 @@ MODES = ("rgb", "flow")
 MODE_SUFFIXES = {"rgb": ("",), "flow": ("x", "y")}
 INPUT_CHANNELS = {"rgb": 3, "flow": 2}
 FLOW_BOUND = 20.0  # pixels; the original's bound
-FRAME_RE = re.compile(r"^image_(\d{5})([xy]?)\.jpg$")
+# Matched whole (fullmatch) with ASCII digits only: `$` would also accept a trailing newline and `\d` any
+# Unicode digit, names no tool writes that would then count as frames.
+FRAME_RE = re.compile(r"image_([0-9]{5})([xy]?)\.jpg", re.ASCII)
 RGB_FRAME_PATTERN = "image_%05d.jpg"
 FLOW_FRAME_PATTERN = "image_%05dx/y.jpg"
 
@@ -71,17 +73,24 @@ def flow_names(index):
 
 def rgb_frame_paths(folder):
     """Sorted `image_%05d.jpg` paths of a frame folder (flow `...x.jpg`/`...y.jpg` files are not matched)."""
-    return sorted(p for p in Path(folder).iterdir() if (m := FRAME_RE.match(p.name)) and not m.group(2))
+    return sorted(p for p in Path(folder).iterdir() if (m := FRAME_RE.fullmatch(p.name)) and not m.group(2))
 
 
 def frame_numbers(folder):
     """{'': rgb, 'x': flow x, 'y': flow y} -> the set of frame numbers present (one directory listing)."""
     found = {"": set(), "x": set(), "y": set()}
     for name in os.listdir(folder):
-        m = FRAME_RE.match(name)
+        m = FRAME_RE.fullmatch(name)
         if m:
             found[m.group(2)].add(int(m.group(1)))
     return found
+
+
+def empty_frames(folder):
+    """Frame files of 0 bytes (a disk that filled up, a copy cut short), sorted: no decoder reads them, and
+    met in a data worker mid-epoch they would stop training with MindSpore's traceback."""
+    with os.scandir(folder) as entries:
+        return sorted(Path(folder) / e.name for e in entries if FRAME_RE.fullmatch(e.name) and e.stat().st_size == 0)
 
 
 def first_missing(numbers, n):

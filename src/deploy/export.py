@@ -10,13 +10,12 @@ parameters. MINDIR keeps the network as it is.
 """
 import os
 import shutil
-from pathlib import Path
 
 import mindspore as ms
 import numpy as np
 from mindspore import nn
 
-from src.common.atomic import partial_path, writable_folder
+from src.common.atomic import output_file, partial_path, refuse_overlap, writable_folder
 from src.checkpoints.checkpoint import load_recorded
 from src.backend.conv3d import portable_convolutions
 from src.common.errors import UserError
@@ -40,11 +39,10 @@ def check_request(file_format, device_target):
                           f"Ascend backend), got --device {device_target}; use MINDIR or ONNX here")
 
 
-def output_path(file_name, file_format):
-    """The file MindSpore's convention gives: the format's suffix appended unless already there."""
-    suffix = FILE_FORMATS[file_format]
-    path = Path(file_name)
-    return path if path.name.endswith(suffix) else path.with_name(path.name + suffix)
+def output_path(file_name, file_format, say=print):
+    """The output-path rule (src/common/atomic.py): the path as given; the format's suffix only when the name has
+    none (MindSpore's own convention appended it to any name, `m.v2` -> `m.v2.mindir`), and then said."""
+    return output_file(file_name, FILE_FORMATS[file_format], "--file_name", say)
 
 
 class OnnxWindowHead(I3DHead):
@@ -93,15 +91,17 @@ def export_network(net, input_shape, file_name, file_format="MINDIR"):
     shutil.rmtree(tmp_dir, ignore_errors=True)  # a leftover of a killed run with our pid
     tmp_dir.mkdir()
     try:
-        tmp = tmp_dir / final.name
+        tmp = tmp_dir / ("model" + FILE_FORMATS[file_format])  # MindSpore appends the suffix to any other name
         if file_format == "ONNX":
             # ms.export(file_format='ONNX') is deprecated in 2.10; this also names the graph's input/output.
             ms.onnx.export(net, example, file_name=str(tmp), input_names=[INPUT_NAME], output_names=[OUTPUT_NAME])
         else:
             ms.export(net, example, file_name=str(tmp), file_format=file_format)
         if not tmp.is_file() or tmp.stat().st_size == 0:
-            raise ExportError(f"MindSpore wrote no {file_format} file for {final} (see its log above)")
+            raise ExportError(f"MindSpore wrote no {file_format} file for {final} (see its log above; disk full?)")
         os.replace(tmp, final)
+    except OSError as exc:  # disk full, quota: the target stays as it was
+        raise ExportError(f"--file_name {final}: cannot write it ({exc.strerror or exc})") from None
     finally:
         shutil.rmtree(tmp_dir, ignore_errors=True)
     return final
@@ -115,6 +115,8 @@ def export_checkpoint(checkpoint_path, mode=None, file_name="i3d_minddir", file_
     (batch_size, 3 rgb | 2 flow, sample_duration, spatial_size, spatial_size) float32.
     """
     check_request(file_format, device_target)
+    refuse_overlap([("--checkpoint_path", checkpoint_path)], [("--file_name", output_path(file_name, file_format,
+                                                                                         say=lambda _: None))])
     if min(batch_size, sample_duration, spatial_size) < 1:
         raise ExportError(f"--batch_size, --sample_duration and --spatial_size must be positive, got "
                           f"{batch_size}, {sample_duration}, {spatial_size}")

@@ -12,7 +12,7 @@ import os
 import re
 from pathlib import Path
 
-from src.common.atomic import write_text_atomic
+from src.common.atomic import refuse_overlap, write_text_atomic
 from src.data import datasets
 from src.data.layout import is_finished, read_n_frames, rgb_frame_paths, video_folder
 
@@ -21,9 +21,10 @@ HMDB_SUBSET = {"1": "training", "2": "validation"}  # id 0 = not used in this sp
 
 
 def read_lines(path):
-    """Non-empty lines with line ends (LF or CRLF) and surrounding spaces removed."""
+    """Non-empty lines with line ends (LF or CRLF), a leading byte-order mark (Windows editors) and
+    surrounding spaces removed."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = Path(path).read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise FileNotFoundError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -59,7 +60,12 @@ def hmdb51_split(split_dir, split):
 def ucf101_split(split_dir, split):
     """(labels, [(key, label, subset)]) for one UCF101 split: classInd.txt, trainlist0N, testlist0N."""
     split_dir = Path(split_dir)
-    labels = [line.split()[1] for line in read_lines(split_dir / "classInd.txt")]
+    labels = []
+    for line in read_lines(split_dir / "classInd.txt"):
+        fields = line.split()
+        if len(fields) != 2 or not fields[0].isdigit():
+            raise ValueError(f"{split_dir / 'classInd.txt'}: line {line!r} is not '<id> <class>'")
+        labels.append(fields[1])
     known = set(labels)
     entries = []
     for subset, name in (("training", f"trainlist{split:02d}.txt"), ("validation", f"testlist{split:02d}.txt")):
@@ -70,6 +76,15 @@ def ucf101_split(split_dir, split):
                 raise ValueError(f"{split_dir / name}: class {label!r} of {video!r} is not in classInd.txt")
             entries.append((video_key(video), label, subset))
     return labels, entries
+
+
+def check_subsets(entries, source):
+    """An annotation without training or without validation videos trains or evaluates on nothing: an
+    error naming where the entries came from (empty or mislabelled split lists), not an empty JSON."""
+    found = {subset for _, _, subset in entries}
+    lacking = [s for s in ("training", "validation") if s not in found]
+    if lacking:
+        raise ValueError(f"{source}: no {' and no '.join(lacking)} videos listed (empty split lists?)")
 
 
 def rgb_frame_total(folder):
@@ -104,11 +119,13 @@ def write_split_jsons(dataset, split_dir, jpg_dir, dst_dir, drop_missing=False, 
     read_split = SPLIT_READERS[spec.split_format]
     if not Path(jpg_dir).is_dir():
         raise FileNotFoundError(f"{jpg_dir}: no such folder (the rgb frame folders from generate_rgb_jpgs)")
+    refuse_overlap([("SPLIT_DIR", split_dir), ("JPG_DIR", jpg_dir)], [("DST_DIR", dst_dir)])
     dst_dir = Path(dst_dir)
     dst_dir.mkdir(parents=True, exist_ok=True)
     status = 0
     for split in spec.splits:
         labels, entries = read_split(split_dir, split)
+        check_subsets(entries, f"{split_dir}: split {split}")
         database, missing = build_database(entries, jpg_dir, drop_missing)
         out = dst_dir / spec.annotation_name(split)
         write_text_atomic(out, json.dumps({"labels": labels, "database": database}))
@@ -190,8 +207,11 @@ def write_custom_json(jpg_dir, dst, train_list=None, test_list=None, val_ratio=N
         raise ValueError("give either --train_list and --test_list, or --val_ratio")
     if not Path(jpg_dir).is_dir():
         raise FileNotFoundError(f"{jpg_dir}: no such folder (the rgb frame folders from generate_rgb_jpgs)")
+    lists = [("--train_list", train_list), ("--test_list", test_list)] if train_list is not None else []
+    refuse_overlap([("JPG_DIR", jpg_dir), *lists], [("DST", dst)])
     if train_list is not None:
         labels, entries = list_split(train_list, test_list)
+        check_subsets(entries, f"--train_list {train_list} / --test_list {test_list}")
     else:
         labels, entries = ratio_split(jpg_dir, val_ratio, seed)
     database, missing = build_database(entries, jpg_dir)

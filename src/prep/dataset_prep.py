@@ -9,6 +9,7 @@ same command continues after an interruption. The archives are RAR (HMDB51 is a 
 ZIP; they are read with `bsdtar` (libarchive, `apt-get install libarchive-tools`), which reads both.
 Folders already unpacked (by any tool) work as well: the videos and split files are found by content.
 """
+import os
 import shutil
 import subprocess
 import sys
@@ -16,9 +17,9 @@ import time
 from pathlib import Path
 
 from src.data import datasets
-from src.common.atomic import write_text_atomic
+from src.common.atomic import exclusive_output, partial_path, refuse_overlap, write_text_atomic
 from src.common.errors import UserError
-from src.prep.jobs import default_jobs, format_duration
+from src.prep.jobs import default_jobs, format_duration, remove_partials
 
 ARCHIVE_SUFFIXES = (".rar", ".zip")
 REPO = Path(__file__).resolve().parents[2]
@@ -64,15 +65,48 @@ def unpack(raw_dir, work_dir, log=print):
             unpack_one(archive, archive.parent, marker(archive, work_dir, "inner"), log)
 
 
+def seen_state(archive):
+    """What a done marker records of its archive: size and modification time. A different archive under
+    the same name (the real download copied over an interrupted one) no longer matches and is unpacked."""
+    st = Path(archive).stat()
+    return f"size {st.st_size} mtime_ns {st.st_mtime_ns}\n"
+
+
 def unpack_one(archive, dest, marker, log=print):
-    """bsdtar -xf ARCHIVE -C DEST, once: an existing marker means it was done by an earlier run."""
-    if marker.exists():
+    """bsdtar -xf ARCHIVE into a hidden temp folder, then its members moved into DEST, once per state of
+    the archive (the marker records it). A cut archive (bsdtar fails midway) leaves no member under its
+    final name: its temp folder is deleted."""
+    seen = seen_state(archive)
+    if marker.is_file() and marker.read_text(encoding="utf-8", errors="replace") == seen:
         return
+    if archive.stat().st_size == 0:
+        raise PrepareError(f"{archive}: empty file (an interrupted download?); download it again")
     log(f"unpacking {archive}", flush=True)
-    proc = subprocess.run([extractor(), "-xf", str(archive), "-C", str(dest)], capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise PrepareError(f"{archive}: cannot unpack ({proc.stderr.strip() or 'bsdtar failed'})")
-    write_text_atomic(marker, "")
+    final = Path(dest) / archive.name
+    remove_partials(final)  # a killed run's members
+    tmp = partial_path(final)
+    tmp.mkdir(parents=True)
+    try:
+        proc = subprocess.run([extractor(), "-xf", str(archive), "-C", str(tmp)], capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise PrepareError(f"{archive}: cannot unpack ({proc.stderr.strip() or 'bsdtar failed'}); nothing of it "
+                               "was kept: download it again")
+        move_members(tmp, Path(dest))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    write_text_atomic(marker, seen)
+
+
+def move_members(src, dest):
+    """Move an unpacked tree into dest, folders merged, files replaced. A link already in dest where the
+    tree has a folder is refused: moving through it would write outside dest."""
+    for folder, dirs, files in os.walk(src):
+        target = dest / Path(folder).relative_to(src)
+        if folder != str(src) and target.is_symlink():
+            raise PrepareError(f"{target}: a link where the archive has a folder; remove it and run again")
+        target.mkdir(parents=True, exist_ok=True)
+        for name in files + [d for d in dirs if (Path(folder) / d).is_symlink()]:
+            os.replace(Path(folder) / name, target / name)
 
 
 def find_video_root(folders, ext):
@@ -148,6 +182,7 @@ def prepare(dataset, raw_dir, out_root, n_jobs=None, size=240, flow=True, flow_a
     raw_dir, out_root = Path(raw_dir), Path(out_root)
     if not raw_dir.is_dir():
         raise PrepareError(f"RAW_DIR {raw_dir}: no such folder (put the downloads {', '.join(spec.downloads)} there)")
+    refuse_overlap([("RAW_DIR", raw_dir)], [("OUT_ROOT", out_root)])
     lines, root, split_dir = plan(spec, raw_dir, out_root)
     print("\n".join(lines), flush=True)
     if dry_run:
@@ -155,7 +190,8 @@ def prepare(dataset, raw_dir, out_root, n_jobs=None, size=240, flow=True, flow_a
     start = time.time()
     work_dir = out_root / "raw" / spec.name
     if archives_under(raw_dir):
-        unpack(raw_dir, work_dir)
+        with exclusive_output(work_dir, "prepare_dataset"):
+            unpack(raw_dir, work_dir)
         lines, root, split_dir = plan(spec, raw_dir, out_root)
     if root is None:
         raise PrepareError(f"{raw_dir}: no <class>/<video>.{spec.video_ext} videos found (nor in its archives)")

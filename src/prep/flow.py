@@ -12,8 +12,9 @@ from pathlib import Path
 
 import cv2
 
-from src.common.atomic import exclusive_output
+from src.common.atomic import refuse_overlap, writable_folder
 from src.common.errors import VideoReadError
+from src.common.flag_types import ascii_digits
 from src.data.layout import FLOW_BOUND, contiguous_rgb_frames, is_finished, rgb_frame_paths, write_n_frames
 from src.prep.flow_files import (encode_flow, flow_file_numbers, frame_pairs, read_gray, write_encoded, write_flow,
                                  zero_flow)
@@ -103,7 +104,7 @@ def parse_shard(text):
     if text is None:
         return None
     k, sep, n = text.partition("/")
-    if not (sep and k.isdigit() and n.isdigit() and 1 <= int(k) <= int(n)):
+    if not (sep and ascii_digits(k) and ascii_digits(n) and 1 <= int(k) <= int(n)):
         raise ValueError(f"--shard must be K/N with 1 <= K <= N (e.g. 3/8), got {text!r}")
     return int(k), int(n)
 
@@ -117,6 +118,12 @@ def select_shard(tasks, shard):
     return tasks[k - 1::n]
 
 
+def check_paths(rgb_root, flow_root):
+    """The output-path rule (src/common/atomic.py): flow written into the rgb tree would overwrite it or become
+    extra "videos" of it."""
+    refuse_overlap([("--rgb_path", rgb_root)], [("--flow_path", flow_root)])
+
+
 def flow_run_tasks(rgb_root, flow_root, shard=None):
     tasks = select_shard(flow_tasks(rgb_root, flow_root), shard)
     if not tasks:
@@ -128,14 +135,16 @@ def flow_run_tasks(rgb_root, flow_root, shard=None):
 def convert_rgb_to_flow(rgb_root, flow_root, n_jobs=1, bound=FLOW_BOUND, backend=Backend(), shard=None):
     """Flow of every frame folder (of this shard) not finished yet; returns the Summary. n_jobs: OpenCV
     worker processes, or the torch backend's decode/encode threads."""
+    check_paths(rgb_root, flow_root)
     tasks = flow_run_tasks(rgb_root, flow_root, shard)
-    with exclusive_output(flow_root, "convert_rgb_to_flow"):
-        if backend.name == "torch":
-            from src.prep.flow_torch import run_torch_flow
+    # Locks per video, not per folder: the documented sharding runs N jobs into one FLOW tree at once.
+    writable_folder(flow_root, "--flow_path")
+    if backend.name == "torch":
+        from src.prep.flow_torch import run_torch_flow
 
-            return run_torch_flow(tasks, bound, backend.devices, backend.batch_pairs, resolve_jobs(n_jobs))
-        return run_batch(tasks, partial(_flow_task, bound=bound), skip=is_finished, n_jobs=n_jobs, desc="flow",
-                         init=tvl1)
+        return run_torch_flow(tasks, bound, backend.devices, backend.batch_pairs, resolve_jobs(n_jobs))
+    return run_batch(tasks, partial(_flow_task, bound=bound), skip=is_finished, n_jobs=n_jobs, desc="flow",
+                     init=tvl1)
 
 
 def measure_pair_rate(rgb_dir, bound=FLOW_BOUND, max_pairs=3):
@@ -152,6 +161,7 @@ def measure_pair_rate(rgb_dir, bound=FLOW_BOUND, max_pairs=3):
 
 def estimate(rgb_root, flow_root, n_jobs=1, bound=FLOW_BOUND, backend=Backend(), shard=None):
     """Print the frame pairs still to do and the projected time at the rate measured here; writes nothing."""
+    check_paths(rgb_root, flow_root)
     tasks = flow_run_tasks(rgb_root, flow_root, shard)
     todo = [t for t in tasks if not is_finished(t.dst)]
     counts = [len(rgb_frame_paths(t.src)) for t in todo]

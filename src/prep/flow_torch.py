@@ -7,7 +7,6 @@ video's temp folder, which is renamed into place when its last pair is written. 
 failure list and progress bar as the OpenCV backend.
 """
 import queue
-import shutil
 import threading
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -15,9 +14,10 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import torch
 
+from src.common.errors import UserError
 from src.data.layout import is_finished, write_n_frames
 from src.prep.flow_files import encode_flow, flow_file_numbers, read_video_gray, write_encoded, zero_flow
-from src.prep.jobs import Progress, close_folder, failure_reason, open_folder
+from src.prep.jobs import Progress, close_folder, discard_folder, failure_reason, open_folder
 from src.prep.tvl1_torch import measure_throughput, tvl1_flow
 
 
@@ -58,7 +58,7 @@ class _Pipeline:
             if video.failed:
                 return
             video.failed = True
-        shutil.rmtree(video.tmp, ignore_errors=True)
+        discard_folder(video.tmp, video.task.dst)
         self.progress.record(video.task, "failed", reason)
 
     def store(self, video, k, flow):
@@ -111,7 +111,11 @@ class _Pipeline:
                 if isinstance(frames, Exception):
                     self.progress.record(task, "failed", failure_reason(task, frames))
                     continue
-                video = _Video(task, len(frames))
+                try:
+                    video = _Video(task, len(frames))
+                except (OSError, UserError) as exc:  # OutputBusy: another run writes this video; or an unwritable folder
+                    self.progress.record(task, "failed", failure_reason(task, exc))
+                    continue
                 if len(frames) == 1:  # one zero flow frame, as the OpenCV backend writes
                     self.encoder.submit(self.store, video, 1, zero_flow(frames[0].shape))
                     continue

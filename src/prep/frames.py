@@ -3,13 +3,15 @@
 OpenCV decodes the video in-process (no ffmpeg binary, no shell), so any file name works. Frames are
 streamed: one frame in memory at a time.
 """
+import math
 from functools import partial
 from pathlib import Path
 
 import cv2
 
-from src.common.atomic import exclusive_output
+from src.common.atomic import exclusive_output, refuse_overlap
 from src.common.errors import VideoReadError
+from src.common.flag_types import checked, frame_rate
 from src.data.layout import frame_name, is_finished, write_n_frames
 from src.data.media import iter_video_frames, resize_short_side
 from src.prep.jobs import Task, build_folder, run_batch, walk_items
@@ -77,8 +79,8 @@ def extract_frames(video, dst, size=240, quality=JPEG_QUALITY, allow_truncated=F
         frames = counted()
         if fps > 0:
             src_fps = video_fps(video)
-            if src_fps <= 0:
-                raise VideoReadError(video, "declares no frame rate, so --fps cannot resample it")
+            if not (0 < src_fps < math.inf):
+                raise VideoReadError(video, f"declares no usable frame rate ({src_fps}), so --fps cannot resample it")
             frames = resample(frames, src_fps, fps)
         n = 0
         for n, rgb in enumerate(frames, 1):
@@ -116,6 +118,8 @@ def video_tasks(src_root, dst_root, ext):
 def generate_rgb_jpgs(src_root, dst_root, ext="avi", n_jobs=1, size=240, quality=JPEG_QUALITY,
                       allow_truncated=False, fps=-1):
     """Every video under src_root -> frame folders under dst_root; returns the Summary."""
+    fps = checked(frame_rate, "--fps", fps)
+    refuse_overlap([("DIR_PATH", src_root)], [("DST_PATH", dst_root)])
     tasks, failures = video_tasks(src_root, dst_root, ext)
     if not tasks:
         raise FileNotFoundError(f"no <class>/<video>.{ext} files under {src_root}")

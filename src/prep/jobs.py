@@ -16,8 +16,11 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from src.common.atomic import partial_path, partial_target
-from src.common.errors import VideoReadError, run_command
+from src.common.atomic import OutputError, partial_path, partial_target, unit_lock
+from src.common.errors import UserError, VideoReadError, run_command
+from src.common.flag_types import job_count
+
+_HELD = {}  # output folder -> its unit lock, held by this process from open_folder to close/discard_folder
 
 @dataclass(frozen=True)
 class Task:
@@ -55,7 +58,7 @@ def default_jobs():
 
 
 def add_jobs_arg(parser):
-    parser.add_argument("--n_jobs", type=int, default=default_jobs(),
+    parser.add_argument("--n_jobs", type=job_count, default=default_jobs(),
                         help="worker processes (default: the CPU count; -1 or 0 also mean all CPUs; 1 runs in-process)")
 
 
@@ -107,19 +110,59 @@ def remove_partials(*dsts):
 
 
 def open_folder(dst):
-    """The hidden temp folder that becomes `dst` (any leftover of an earlier run is deleted first)."""
+    """The hidden temp folder that becomes `dst`, with `dst`'s unit lock held (runs sharing an output tree,
+    such as flow shards, never write one video twice at once); leftovers of earlier runs are deleted first."""
     dst = Path(dst)
-    remove_partials(dst)
-    tmp = partial_path(dst)
-    tmp.mkdir(parents=True)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    lock = unit_lock(dst).acquire()
+    try:
+        remove_partials(dst)  # with the lock held, any temp folder of dst is a dead run's
+        tmp = partial_path(dst)
+        tmp.mkdir()
+    except BaseException:
+        lock.release()
+        raise
+    _HELD[dst] = lock
     return tmp
 
 
+def _release(dst):
+    lock = _HELD.pop(Path(dst), None)
+    if lock is not None:
+        lock.release()
+
+
 def close_folder(tmp, dst):
-    """Rename the finished temp folder (its completion marker written last) to `dst`."""
-    if Path(dst).exists():  # an unfinished folder (older run or the original's tools)
-        shutil.rmtree(dst)
-    os.replace(tmp, dst)
+    """Rename the finished temp folder (its completion marker written last) to `dst`; the lock goes."""
+    try:
+        if Path(dst).exists():  # an unfinished folder (older run or the original's tools)
+            shutil.rmtree(dst)
+        os.replace(tmp, dst)
+    finally:
+        _release(dst)
+
+
+def discard_folder(tmp, dst):
+    """Give up on `dst`: its temp folder and its lock go."""
+    shutil.rmtree(tmp, ignore_errors=True)
+    _release(dst)
+
+
+def remove_dead_partials(dsts):
+    """The temp folders of these outputs that no live run is writing (killed workers, an interrupted run),
+    removed; an output another run holds is left alone."""
+    for dst in map(Path, dsts):
+        if dst in _HELD:
+            discard_folder(partial_path(dst), dst)
+            remove_partials(dst)
+            continue
+        if not dst.parent.is_dir():
+            continue
+        try:
+            with unit_lock(dst):
+                remove_partials(dst)
+        except OutputError:  # busy (another run's) or unwritable: leave it
+            pass
 
 
 def build_folder(dst, fill):
@@ -131,7 +174,7 @@ def build_folder(dst, fill):
         result = fill(tmp)
         close_folder(tmp, dst)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        discard_folder(tmp, dst)
         raise
     return result
 
@@ -146,9 +189,23 @@ def _prepare_process(init):
         init()
 
 
-def _pool_worker_init(init):
-    """Pool workers leave Ctrl-C to the parent, which terminates them."""
+def _die_with_parent(parent):
+    """A worker ends when its parent does, even by kill -9 (Linux PR_SET_PDEATHSIG), instead of writing on
+    into an output no run is watching."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the parent's terminate() is all there is
+        return
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def _pool_worker_init(init, parent):
+    """Pool workers leave Ctrl-C to the parent, which terminates them, and die with it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent(parent)
     _prepare_process(init)
 
 
@@ -166,6 +223,8 @@ def failure_reason(task, exc):
     the item itself; anything else gives its type and message."""
     if isinstance(exc, VideoReadError):
         return exc.reason if exc.path == str(task.src) else f"{exc.path}: {exc.reason}"
+    if isinstance(exc, UserError):  # its message names the file already
+        return str(exc)
     return f"{type(exc).__name__}: {exc}"
 
 
@@ -201,7 +260,7 @@ class Progress:
     def interrupted(self):
         """Ctrl-C: the outputs still pending lose their temp folders; the summary says how to resume."""
         self.summary.interrupted = True
-        remove_partials(*(t.dst for t in self.pending))
+        remove_dead_partials(t.dst for t in self.pending)
 
     def close(self):
         self.bar.close()
@@ -225,7 +284,7 @@ def run_batch(tasks, work, *, skip, n_jobs=1, desc="videos", init=None, failures
                 progress.record(*_attempt(work, task))
         else:
             ctx = multiprocessing.get_context("spawn")  # no forked OpenCV thread state
-            pool = ctx.Pool(n_jobs, initializer=_pool_worker_init, initargs=(init,))
+            pool = ctx.Pool(n_jobs, initializer=_pool_worker_init, initargs=(init, os.getpid()))
             for result in pool.imap_unordered(partial(_attempt, work), todo):
                 progress.record(*result)
             pool.close()

@@ -9,8 +9,10 @@ from pathlib import Path
 from src.model.arch import NAMES as ARCH_NAMES
 from src.data.datasets import NAMES as DATASET_NAMES
 from src.common.errors import UserError
-from src.common.flag_types import fraction, keep_probability, non_negative_float, non_negative_int, positive_float, positive_int
+from src.common.flag_types import (epoch_count, fraction, keep_probability, non_negative_float, non_negative_int, positive_float,
+                         positive_int, seed_value)
 from src.data.layout import MODES
+from src.data.loader.index import SUBSET_ALIASES
 from src.backend.runtime import DEVICE_TARGETS
 
 AMP_LEVELS = ("auto", "O0", "O1", "O2", "O3")
@@ -52,7 +54,7 @@ def add_runtime_args(p):
                    help="default: the device the installed MindSpore runs on")
     p.add_argument("--device_id", type=non_negative_int, default=0)
     p.add_argument("--num_workers", type=positive_int, default=2, help="data loader workers")
-    structural(p.add_argument("--seed", type=int, default=2022))
+    structural(p.add_argument("--seed", type=seed_value, default=2022))
     structural(p.add_argument("--arch", default=None, choices=ARCH_NAMES,
                    help="deepmind: DeepMind's I3D; original: the original port's network (BGR input, BN eps 1e-5 "
                         "with a trained scale, global max head). Default: the checkpoint's, else deepmind"))
@@ -102,7 +104,7 @@ def train_parser():
     p.add_argument("--momentum", type=non_negative_float, default=0.9, help="SGD momentum (RMSProp runs without, as the original)")
     p.add_argument("--weight_decay", type=non_negative_float, default=1e-8)
     p.add_argument("--start_epoch", type=int, default=0, help="(kept for compatibility; see --resume)")
-    p.add_argument("--num_epochs", type=positive_int, default=32)
+    p.add_argument("--num_epochs", type=epoch_count, default=32)
     p.add_argument("--checkpoint_frequency", type=positive_int, default=1, help="save every N epochs")
     p.add_argument("--checkpoints_num_keep", type=non_negative_int, default=16, help="keep the newest N epoch checkpoints")
     structural(p.add_argument("--val_fraction", type=fraction, default=0.0,
@@ -152,7 +154,8 @@ def eval_parser():
     p.add_argument("--output_dir", default=None,
                    help="where predictions (CSV, JSON) and the confusion matrix (PNG) go "
                         "(default: ./eval_output/<dataset>_<test_mode>)")
-    p.add_argument("--subset", default="validation", choices=("validation", "training"))
+    p.add_argument("--subset", default="validation", choices=tuple(SUBSET_ALIASES),
+                   help="validation (= the official test split; val, test, testing) or training (train)")
     add_openi_args(p, ("--data_url", "./data", "dataset folder (<data_url>/<dataset>/jpg, annotation/)"),
                    ("--ckpt_url", "./ckpt", "folder holding the --rgb_path/--flow_path checkpoint files"),
                    ("--result_url", "./result", "where log.txt with the accuracy line is written"))
@@ -172,12 +175,30 @@ class ConfigError(UserError):
     """A --config file that cannot be read or names settings that do not exist; the message names it."""
 
 
+def _unique_key_loader():
+    """yaml's SafeLoader, except that a key given twice is an error (SafeLoader keeps the last silently)."""
+    import yaml
+
+    class UniqueKeyLoader(yaml.SafeLoader):
+        def construct_mapping(self, node, deep=False):
+            seen = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=deep)
+                if isinstance(key, (str, int, float, bool)) and key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"{key!r} is given twice (line {key_node.start_mark.line + 1})", key_node.start_mark)
+                seen.add(key if isinstance(key, (str, int, float, bool)) else id(key_node))
+            return super().construct_mapping(node, deep)
+
+    return UniqueKeyLoader
+
+
 def load_config(path, parser):
     """{flag destination: value} from a YAML (or JSON) recipe, checked against the parser's flags."""
     import yaml
 
     try:
-        values = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        values = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_unique_key_loader())
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"--config {path}: cannot read it ({exc})") from None
     except yaml.YAMLError as exc:

@@ -8,6 +8,7 @@ import io
 from pathlib import Path
 
 from src.common.atomic import write_text_atomic
+from src.common.errors import UserError
 
 METRICS_CSV = "metrics.csv"
 COLUMNS = ("epoch", "steps", "lr", "loss", "val_top1", "val_top5", "val_mean_class", "epoch_seconds", "clips_per_s")
@@ -19,8 +20,42 @@ def read_history(run_dir):
     path = Path(run_dir) / METRICS_CSV
     if not path.is_file():
         return []
-    with open(path, newline="", encoding="utf-8") as f:
-        return [{k: (float(v) if v not in ("", None) else None) for k, v in row.items()} for row in csv.DictReader(f)]
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            lacking = [c for c in ("epoch", "loss") if c not in (reader.fieldnames or ())]
+            if lacking:
+                raise MetricsFileError(f"{path}: not a metrics.csv (no {', '.join(lacking)} column)")
+            return [_row(path, reader.line_num, row) for row in reader]
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise MetricsFileError(f"{path}: not a readable CSV file ({exc})") from None
+
+
+class MetricsFileError(UserError, ValueError):
+    """A metrics.csv that cannot be read; the message names the file and the line."""
+
+
+def _row(path, line, row):
+    """One row as {column: float or None}; a cell that is no number, or a row with more or fewer cells than
+    the header, is an error naming the line."""
+    if None in row or None in row.values():
+        raise MetricsFileError(f"{path}: line {line} has {'more' if None in row else 'fewer'} cells than the header")
+    try:
+        values = {k: (float(v) if v != "" else None) for k, v in row.items()}
+    except ValueError:
+        bad = next(f"{k}={v!r}" for k, v in row.items() if v != "" and not _is_float(v))
+        raise MetricsFileError(f"{path}: line {line}: {bad} is not a number") from None
+    if values["epoch"] is None:
+        raise MetricsFileError(f"{path}: line {line}: no epoch")
+    return values
+
+
+def _is_float(text):
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def format_row(row):

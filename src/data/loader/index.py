@@ -12,6 +12,19 @@ from src.common.errors import UserError, VideoReadError
 from src.data.layout import mode_channels
 
 SUBSETS = ("training", "validation")
+# The names annotation files use for the two subsets. The original's 'validation' is the official TEST
+# split (HMDB51 id 2, UCF101 testlist0N), so test/testing mean validation here; there is no third subset.
+SUBSET_ALIASES = {"training": "training", "train": "training",
+                  "validation": "validation", "val": "validation", "testing": "validation", "test": "validation"}
+
+
+def canonical_subset(name, where="--subset"):
+    """'training' or 'validation' for a known name or alias; anything else is an error naming `where`."""
+    canonical = SUBSET_ALIASES.get(name.strip().lower()) if isinstance(name, str) else None
+    if canonical is None:
+        raise DatasetIndexError(f"{where}: unknown subset {name!r} (known: {', '.join(SUBSET_ALIASES)}; "
+                                "test/testing are the validation subset, as in the original)")
+    return canonical
 
 
 class DatasetIndexError(UserError, ValueError):
@@ -50,6 +63,10 @@ def check_frames(video_dir, n_frames, channels, mode):
         raise DatasetIndexError(f"{name}: missing, but {Path(video_dir) / layout.N_FRAMES} "
                                 f"says {n_frames} frames (incomplete extraction, or {'an' if mode == 'rgb' else 'a'} {mode} clip in the "
                                 "wrong tree?)")
+    empty = layout.empty_frames(video_dir)
+    if empty:
+        raise DatasetIndexError(f"{empty[0]}: empty file (0 bytes; {len(empty)} such frames in this folder): extract "
+                                "this video again")
 
 
 def load_annotation(annotation_path):
@@ -61,8 +78,10 @@ def load_annotation(annotation_path):
         raise DatasetIndexError(f"{path}: annotation file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise DatasetIndexError(f"{path}: cannot read it as UTF-8 text ({exc})") from None
-    except json.JSONDecodeError as exc:
-        raise DatasetIndexError(f"{path}: not valid JSON ({exc})") from None
+    except ValueError as exc:  # malformed JSON, or an integer beyond Python's 4300-digit limit
+        raise DatasetIndexError(f"{path}: not valid JSON ({str(exc)[:200]})") from None
+    except RecursionError:
+        raise DatasetIndexError(f"{path}: not valid JSON (nested too deeply)") from None
     if not isinstance(data, dict) or "labels" not in data or "database" not in data:
         raise DatasetIndexError(f"{path}: expected an object with 'labels' and 'database'")
     labels, database = data["labels"], data["database"]
@@ -79,15 +98,14 @@ def build_index(video_path, annotation_path, subset, mode):
     Returns (samples, labels). The video of key K with label L is `<video_path>/<L>/<K>/`; it must
     hold `n_frames` and every frame it announces.
     """
-    if subset not in SUBSETS:
-        raise ValueError(f"subset must be one of {SUBSETS}, got {subset!r}")
+    subset = canonical_subset(subset)
     channels = mode_channels(mode)
     labels, database = load_annotation(annotation_path)
     label_ids = {name: i for i, name in enumerate(labels)}
     root = Path(video_path)
     samples = []
     for key, entry in database.items():
-        if entry.get("subset") != subset:
+        if canonical_subset(entry.get("subset"), f"{annotation_path}: entry {key!r}") != subset:
             continue
         try:
             label_name = entry["annotations"]["label"]
@@ -103,5 +121,5 @@ def build_index(video_path, annotation_path, subset, mode):
         check_frames(video_dir, n_frames, channels, mode)
         samples.append(Sample(str(video_dir), key, label_ids[label_name], n_frames))
     if not samples:
-        raise DatasetIndexError(f"{annotation_path}: no videos with subset {subset!r}")
+        raise DatasetIndexError(f"{annotation_path}: no videos with subset {subset!r} (--subset selects nothing)")
     return samples, labels
