@@ -229,10 +229,10 @@ def test_predict_mindir_equals_checkpoint(cli_mindir, rgb_ckpt, tmp_path):
 
 
 def test_predict_mindir_and_checkpoint_are_exclusive(capsys):
-    import predict
+    from src.infer.predict import build_parser
 
     with pytest.raises(SystemExit):
-        predict.parse_args(["clip.npy", "--mindir", "a.mindir", "--checkpoint", "a.ckpt"])
+        build_parser("predict").parse_args(["clip.npy", "--mindir", "a.mindir", "--checkpoint", "a.ckpt"])
     assert "not allowed with argument" in capsys.readouterr().err
 
 

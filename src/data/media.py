@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 from src.common.errors import VideoReadError
-from src.data.layout import RGB_FRAME_PATTERN, rgb_frame_paths
+from src.data.layout import contiguous_rgb_frames
 
 GIF_SUFFIXES = {".gif"}
 
@@ -36,6 +36,33 @@ def iter_video_frames(path):
             raise VideoReadError(path, "no decodable frames")
     finally:
         cap.release()
+
+
+def declared_frame_count(video):
+    """The frame count the container declares (0 when it does not say)."""
+    cap = cv2.VideoCapture(str(video))
+    try:
+        return max(0, int(cap.get(cv2.CAP_PROP_FRAME_COUNT))) if cap.isOpened() else 0
+    finally:
+        cap.release()
+
+
+def refuse_truncated(video, decoded, declared, allow_truncated=False):
+    """The one rule for a cut video (every tool that decodes videos applies it): fewer frames decoded than
+    the container declares is an error naming the file, unless the user said --allow_truncated."""
+    if decoded < declared and not allow_truncated:
+        raise VideoReadError(video, f"truncated or corrupt: decoded {decoded} of the {declared} frames its header "
+                                    "declares (--allow_truncated keeps the frames that decode)")
+
+
+def complete_video_frames(video, allow_truncated=False):
+    """iter_video_frames, then refuse_truncated once the last frame is read (the frames already yielded
+    stay the caller's to discard: writers use a temporary name)."""
+    declared = declared_frame_count(video)
+    decoded = 0
+    for decoded, rgb in enumerate(iter_video_frames(video), 1):
+        yield rgb
+    refuse_truncated(video, decoded, declared, allow_truncated)
 
 
 def read_gif_frames(path):
@@ -94,17 +121,20 @@ def read_image_rgb(path):
     return cv2.cvtColor(decode_image(path, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 
 
-def read_frames(path):
-    """Every frame of a video file, a GIF or a frame folder (`image_00001.jpg` ...) as RGB uint8."""
+def iter_frames(path, allow_truncated=False):
+    """Every frame of a video file, a GIF or a frame folder (`image_00001.jpg` ..., without a gap: the
+    error names the first missing frame) as RGB uint8, one at a time where the format allows."""
     path = Path(path)
     if path.is_dir():
-        paths = rgb_frame_paths(path)
-        if not paths:
-            raise VideoReadError(path, f"folder holds no {RGB_FRAME_PATTERN} frames")
-        return [read_image_rgb(p) for p in paths]
+        return (read_image_rgb(p) for p in contiguous_rgb_frames(path))
     if path.suffix.lower() in GIF_SUFFIXES:
-        return read_gif_frames(path)
-    return list(iter_video_frames(path))
+        return iter(read_gif_frames(path))
+    return complete_video_frames(path, allow_truncated)
+
+
+def read_frames(path, allow_truncated=False):
+    """Every frame of a video file, a GIF or a frame folder as a list (see iter_frames)."""
+    return list(iter_frames(path, allow_truncated))
 
 
 def write_video(path, frames, fps=25, fourcc="MJPG"):

@@ -1,27 +1,30 @@
 """Per-video features of any I3D endpoint: one `.npy` per video at <out>/<class>/<video>.npy.
 
 A video's feature is the endpoint's output averaged over space, (T', channels) for the whole video, or
-with a window, one row per window averaged over space and time, (windows, channels). Frame folders are
-read as the loader reads them (centre crop, no resize); video files as predict.py reads them (frames
-and flow made as the data tools make them). Runs like the data tools: resumable (a finished .npy is
-skipped, each written under a temp name), a worker pool with a progress bar and a failure list.
+with a window, one row per window averaged over space and time, (windows, channels); with a window the
+1-based frame indices of every window are written beside it, <video>.frames.npy int64 (windows, window).
+Two streams (an rgb and a flow checkpoint, video files) decode each video once, compute its flow once and
+give (rows, 2048) = [rgb 1024 | flow 1024] at Mixed_5c. Frame folders are read as the loader reads them
+(centre crop, no resize); video files as predict.py reads them (frames and flow made as the data tools
+make them), streamed window by window. Runs like the data tools: resumable (a finished .npy is skipped,
+each written under a temp name), a worker pool with a progress bar and a failure list.
 """
 from dataclasses import dataclass
 from functools import partial
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
 
 from src.common.atomic import atomic_output, exclusive_output
 from src.common.errors import UserError
-from src.data.layout import FLOW_BOUND, count_frames
-from src.data.loader.clip_reader import load_clip
-from src.data.loader.temporal_sampling import all_frames, sliding_windows
+from src.data.layout import FLOW_BOUND
 from src.prep.frames import video_tasks
 from src.prep.jobs import Task, run_batch, walk_items
 
 FEATURE_SUFFIX = ".npy"
-_NETWORK = {}  # the feature network of this process, loaded once by the pool's initialiser
+FRAMES_SUFFIX = ".frames.npy"  # beside the features: the frame indices of each window
+_NETWORK = {}  # the feature networks of this process, {stream: forward}, loaded once by the pool's initialiser
 
 
 class FeatureSetupError(UserError, ValueError):
@@ -38,12 +41,23 @@ class FeatureOptions:
     head: str = None  # default: the checkpoint's
     crop: int = 224
     window: int = 0
-    stride: int = 0
+    stride: int = 0   # 0: the window
     batch_size: int = 8
     size: int = 240           # video files: short side of the frames, as generate_rgb_jpgs
     bound: float = FLOW_BOUND  # video files: flow bound, as convert_rgb_to_flow
     device_target: str = None
     context: str = "gr"
+    flow_checkpoint: str = None  # two streams: `checkpoint` is the rgb one (mode rgb), this the flow one
+    allow_truncated: bool = False
+    flow_backend: str = "opencv"  # video files: the TV-L1 (opencv, torch, auto), as convert_rgb_to_flow --backend
+    flow_device: str = None
+
+    @property
+    def checkpoints(self):
+        """{stream: checkpoint}, in column order (rgb first)."""
+        if self.flow_checkpoint:
+            return {"rgb": self.checkpoint, "flow": self.flow_checkpoint}
+        return {self.mode: self.checkpoint}
 
 
 def checkpoint_mode(path, flag="--checkpoint"):
@@ -73,27 +87,38 @@ def pooled(output, over_time):
     return output.mean(axis=(2, 3, 4)) if over_time else output.mean(axis=(3, 4)).transpose(0, 2, 1)
 
 
-def clip_features(forward, clip, window=0, stride=0, batch_size=8):
-    """Features of one uint8 clip (C, T, H, W): (T', C) for the whole clip, (windows, C) with a window."""
-    if not window:
-        return pooled(forward(clip[None]), over_time=False)[0]
-    windows = np.stack([clip[:, w - 1] for w in sliding_windows(clip.shape[1], window, stride or window)])
-    rows = [pooled(forward(windows[i:i + batch_size]), over_time=True) for i in range(0, len(windows), batch_size)]
-    return np.concatenate(rows)
-
-
-def read_video_clip(src, options):
-    """The uint8 clip of a frame folder (all frames, centre crop) or a video file (frames/flow as the tools make them)."""
+def video_frames(src, options):
+    """The frame stream of one video file or frame folder for the options' streams."""
     src = Path(src)
     if src.is_dir():
-        return load_clip(src, all_frames(count_frames(src)), options.mode, options.crop)
-    from src.infer.video_streams import video_clips
+        from src.infer.sources import folder_frames
 
-    return video_clips(src, (options.mode,), options.size, options.crop, options.bound)[options.mode]
+        return folder_frames(src, options.mode, options.crop)
+    from src.infer.video_streams import flow_pairs_for, iter_stream_frames
+
+    pairs, batch_pairs = flow_pairs_for(options.flow_backend, options.flow_device) if "flow" in options.checkpoints \
+        else (None, 0)
+    return iter_stream_frames(src, tuple(options.checkpoints), options.size, options.crop, options.bound,
+                              allow_truncated=options.allow_truncated, flow_pairs=pairs, batch_pairs=batch_pairs)
+
+
+def stream_features(forwards, frames, window=0, stride=0, batch_size=8):
+    """(features, frame indices): (T', C) of every stream side by side for the whole stream (indices None),
+    or (windows, C) and (windows, window) with a window, streamed window by window."""
+    from src.infer.windows import batch_clips, batches, sliding
+
+    rows, indices = [], []
+    for batch in batches(sliding(frames, window, stride or window), batch_size if window else 1):
+        parts = [pooled(forward(batch_clips(batch, s)), over_time=bool(window)) for s, forward in forwards.items()]
+        rows.append(np.concatenate(parts, axis=-1))
+        indices += [w.frames for w in batch]
+    if not window:
+        return rows[0][0], None
+    return np.concatenate(rows), np.stack(indices)
 
 
 def load_network(options):
-    """Pool initialiser: one feature network per process. A pool worker is a fresh process and sets
+    """Pool initialiser: the feature networks, once per process. A pool worker is a fresh process and sets
     MindSpore up as extract_features.py did in the parent (which may already have run kernels, and then
     cannot be set up again)."""
     import multiprocessing
@@ -103,16 +128,31 @@ def load_network(options):
 
     if multiprocessing.parent_process() is not None:
         configure(options.device_target, options.context)
-    _NETWORK["forward"] = network_forward(feature_network(options.checkpoint, options.endpoint, options.head))
+    _NETWORK.clear()
+    for stream, path in options.checkpoints.items():
+        flag = f"--{stream}_checkpoint" if options.flow_checkpoint else "--checkpoint"
+        _NETWORK[stream] = network_forward(feature_network(path, options.endpoint, options.head, flag))
+
+
+def save_npy(path, array):
+    with atomic_output(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.save(f, array)
+
+
+def frames_path(features_path):
+    """<video>.frames.npy beside <video>.npy."""
+    path = Path(features_path)
+    return path.with_name(path.name[:-len(FEATURE_SUFFIX)] + FRAMES_SUFFIX)
 
 
 def write_features(task, options):
-    features = clip_features(_NETWORK["forward"], read_video_clip(task.src, options), options.window, options.stride,
-                             options.batch_size).astype(np.float32)
+    features, indices = stream_features(_NETWORK, video_frames(task.src, options), options.window, options.stride,
+                                        options.batch_size)
     task.dst.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_output(task.dst) as tmp:
-        with open(tmp, "wb") as f:
-            np.save(f, features)
+    if indices is not None:  # first: the features file, written last, marks the video done
+        save_npy(frames_path(task.dst), indices.astype(np.int64))
+    save_npy(task.dst, features.astype(np.float32))
 
 
 def feature_tasks(input_root, out_root, ext=None):
@@ -127,17 +167,47 @@ def feature_tasks(input_root, out_root, ext=None):
     return [Task(t.src, t.dst.with_name(t.dst.name + FEATURE_SUFFIX)) for t in tasks], failures
 
 
-def extract_features(input_root, out_root, options, ext=None, n_jobs=1):
-    """Features of every video under input_root that has none yet; returns the jobs Summary."""
-    mode = checkpoint_mode(options.checkpoint)
-    if mode != options.mode:
-        raise FeatureSetupError(f"--checkpoint {options.checkpoint} is a {mode} model but --mode is {options.mode}")
+def check_options(options, ext):
+    """Refuse, before any work, what cannot give features: checkpoints that are not the streams they are
+    given as, a stride without a window, two streams from frame folders, frames too small for the crop."""
+    for stream, path in options.checkpoints.items():
+        flag = f"--{stream}_checkpoint" if options.flow_checkpoint else "--checkpoint"
+        mode = checkpoint_mode(path, flag)
+        if mode != stream:
+            given = f"--mode is {stream}" if not options.flow_checkpoint else f"it is given as {flag}"
+            raise FeatureSetupError(f"{flag} {path} is a {mode} model but {given}")
     if options.window < 0 or options.stride < 0:
         raise FeatureSetupError(f"--window {options.window} / --stride {options.stride}: must not be negative")
+    if options.stride and not options.window:
+        raise FeatureSetupError(f"--stride {options.stride} needs --window (without one, each video is one pass)")
+    if options.flow_checkpoint and not ext:
+        raise FeatureSetupError("two streams (--rgb_checkpoint with --flow_checkpoint) read video files: give --ext")
+    if ext and options.size < options.crop:
+        raise FeatureSetupError(f"--size {options.size} is smaller than --crop {options.crop}: the frames would "
+                                "not hold the crop")
+
+
+def check_first_frames(tasks, options):
+    """Frame folders are not rescaled: the first one's frames must hold the crop (one line, before any work)."""
+    from src.infer.sources import check_fits_crop, frame_size
+
+    first = next((t.src for t in tasks if Path(t.src).is_dir()), None)
+    if first is not None:
+        check_fits_crop(*frame_size(first), options.crop, first, "its frames")
+
+
+def extract_features(input_root, out_root, options, ext=None, n_jobs=1):
+    """Features of every video under input_root that has none yet; returns the jobs Summary."""
+    from src.infer.outputs import refuse_overlap
+
+    check_options(options, ext)
+    refuse_overlap(out_root, "OUT", {"INPUT": input_root})
     tasks, failures = feature_tasks(input_root, out_root, ext)
     if not tasks:
         what = f"<class>/<video>.{ext} files" if ext else "<class>/<video> frame folders"
         raise FeatureSetupError(f"{input_root}: no {what}")
+    check_first_frames(islice(tasks, 1), options)
+    desc = "features (decode + TV-L1 + 2 networks)" if options.flow_checkpoint else "features"
     with exclusive_output(out_root, "extract_features"):  # a second run into OUT stops at once
         return run_batch(tasks, partial(write_features, options=options), skip=lambda dst: Path(dst).is_file(),
-                         n_jobs=n_jobs, desc="features", init=partial(load_network, options), failures=failures)
+                         n_jobs=n_jobs, desc=desc, init=partial(load_network, options), failures=failures)

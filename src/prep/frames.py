@@ -13,7 +13,7 @@ from src.common.atomic import exclusive_output, refuse_overlap
 from src.common.errors import VideoReadError
 from src.common.flag_types import checked, frame_rate
 from src.data.layout import frame_name, is_finished, write_n_frames
-from src.data.media import iter_video_frames, resize_short_side
+from src.data.media import complete_video_frames, resize_short_side
 from src.prep.jobs import Task, build_folder, run_batch, walk_items
 
 
@@ -31,15 +31,6 @@ def encode_rgb_jpeg(rgb, quality=JPEG_QUALITY):
 
 def write_rgb_jpeg(path, rgb, quality=JPEG_QUALITY):
     Path(path).write_bytes(encode_rgb_jpeg(rgb, quality))
-
-
-def declared_frame_count(video):
-    """The frame count the container declares (0 when it does not say)."""
-    cap = cv2.VideoCapture(str(video))
-    try:
-        return max(0, int(cap.get(cv2.CAP_PROP_FRAME_COUNT))) if cap.isOpened() else 0
-    finally:
-        cap.release()
 
 
 def video_fps(video):
@@ -68,15 +59,7 @@ def extract_frames(video, dst, size=240, quality=JPEG_QUALITY, allow_truncated=F
     fails unless allow_truncated, which keeps the frames that could be decoded."""
 
     def fill(tmp):
-        declared = declared_frame_count(video)
-        decoded = 0
-
-        def counted():
-            nonlocal decoded
-            for decoded, rgb in enumerate(iter_video_frames(video), 1):
-                yield rgb
-
-        frames = counted()
+        frames = complete_video_frames(video, allow_truncated)  # refuses a cut file once it is read to the end
         if fps > 0:
             src_fps = video_fps(video)
             if not (0 < src_fps < math.inf):
@@ -85,9 +68,6 @@ def extract_frames(video, dst, size=240, quality=JPEG_QUALITY, allow_truncated=F
         n = 0
         for n, rgb in enumerate(frames, 1):
             write_rgb_jpeg(tmp / frame_name(n), resize_short_side(rgb, size), quality)
-        if decoded < declared and not allow_truncated:
-            raise VideoReadError(video, f"truncated or corrupt: decoded {decoded} of the {declared} frames its "
-                                 "header declares")
         write_n_frames(tmp, n)
         return n
 
