@@ -20,7 +20,8 @@ def main(argv=None):
                              "auto (default): torch when torch sees a GPU, else opencv")
     parser.add_argument("--device", help="torch backend: cpu (--n_jobs single-threaded workers), cuda, cuda:N "
                                          "or several, e.g. cuda:0,cuda:1 (default: cuda when visible, else cpu)")
-    parser.add_argument("--batch_pairs", type=positive_int, help="torch backend: frame pairs per device call "
+    parser.add_argument("--batch_pairs", type=positive_int, help="torch backend: frame pairs computed together at "
+                                                                 "each pyramid scale, refilled as pairs finish "
                                                                  "(default 64 on a GPU, 8 on the CPU)")
     parser.add_argument("--shard", help="K/N: do only the K-th of N disjoint parts of the video list "
                                         "(N machines, e.g. a cluster job array)")

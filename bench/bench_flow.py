@@ -1,6 +1,6 @@
 """TV-L1 flow throughput, OpenCV against our torch TV-L1 (CPU and, when present, CUDA), in one run.
 
-1. Kernels on real 320x240 pairs (tests/data/tvl1_pairs_320x240.npz, tiled to the batch size): OpenCV on
+1. Kernels on real 320x240 pairs (tests/data/tvl1_pairs_320x240.npz, distinct; a GPU stream cycles them): OpenCV on
    one core and on N processes, the torch TV-L1 on the CPU (--cpu_batches, small: about 1 s per pair per
    core) and on every visible GPU at --gpu_batches (default 16, 64, 256), each with its end-point error
    against OpenCV's flow of the same pairs.
@@ -26,7 +26,9 @@ from src.prep.jobs import default_jobs  # noqa: E402
 from src.prep.flow import convert_rgb_to_flow  # noqa: E402
 from tests.fixtures.media import shifted_sequence  # noqa: E402
 from src.data.layout import rgb_frame_paths  # noqa: E402
-from src.prep.tvl1_torch import agreement, format_agreement, load_reference, measure_throughput  # noqa: E402
+from src.prep.flow_pairs import load_pairs  # noqa: E402
+from src.prep.tvl1_stream import measure_throughput  # noqa: E402
+from src.prep.tvl1_torch import agreement, format_agreement  # noqa: E402
 
 REFERENCE = Path(__file__).resolve().parents[1] / "tests" / "data" / "tvl1_pairs_320x240.npz"
 
@@ -54,9 +56,9 @@ def opencv_rate(first, second, n_jobs):
 
 
 def kernel_bench(args):
-    first, second, _ = load_reference(REFERENCE)
+    first, second, _ = load_pairs(REFERENCE)
     first, second = first[: args.pairs], second[: args.pairs]
-    print(f"== TV-L1 on {len(first)} real pairs at {first.shape[2]}x{first.shape[1]} (tiled to the batch size); "
+    print(f"== TV-L1 on {len(first)} distinct real pairs at {first.shape[2]}x{first.shape[1]}; "
           f"load average {os.getloadavg()[0]:.2f}")
     rate1, reference = opencv_rate(first, second, 1)
     print(f"opencv      1 core        : {rate1:7.2f} pairs/s")
@@ -68,7 +70,7 @@ def kernel_bench(args):
         print("(torch sees no GPU here: CUDA rows skipped; scripts/check_flow_gpu.sh measures them on a GPU machine)")
     for device, batch, threads in runs:
         torch.set_num_threads(threads)
-        rate, flow = measure_throughput(first, second, batch, device)
+        rate, flow, _, _ = measure_throughput(first, second, batch, device)
         where = f"{device} {threads} thr" if device == "cpu" else device
         print(f"torch {where:9s} batch {batch:3d}: {rate:7.2f} pairs/s ({rate / rate1:.2f}x opencv 1 core); "
               f"vs opencv: {format_agreement(agreement(reference[: len(flow)], flow))}")
@@ -100,7 +102,7 @@ def main():
     parser.add_argument("--width", type=int, default=320)
     parser.add_argument("--height", type=int, default=240)
     parser.add_argument("--rgb_path", help="bench on these real frame folders instead (<root>/<class>/<video>)")
-    parser.add_argument("--pairs", type=int, default=4, help="real pairs of the kernel bench (at most 4)")
+    parser.add_argument("--pairs", type=int, default=4, help="distinct real pairs of the kernel bench (at most 64)")
     parser.add_argument("--cpu_batches", type=lambda t: [int(b) for b in t.split(",") if b], default=[4],
                         help="torch-on-CPU batch sizes, comma-separated (empty: none)")
     parser.add_argument("--gpu_batches", type=lambda t: [int(b) for b in t.split(",") if b], default=[16, 64, 256])

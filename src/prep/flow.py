@@ -173,7 +173,7 @@ def estimate(rgb_root, flow_root, n_jobs=1, bound=FLOW_BOUND, backend=Backend(),
             if backend.name == "torch":
                 from src.prep.flow_torch import measure_torch_rate
 
-                rate, measured = measure_torch_rate(sample, backend.devices[0], backend.batch_pairs)
+                rate, measured, path = measure_torch_rate(sample, backend.devices[0], backend.batch_pairs)
             else:
                 rate, measured = measure_pair_rate(sample, bound)
             size = "x".join(map(str, read_gray(contiguous_rgb_frames(sample)[0]).shape[::-1]))
@@ -187,6 +187,7 @@ def estimate(rgb_root, flow_root, n_jobs=1, bound=FLOW_BOUND, backend=Backend(),
         workers = n_jobs if backend.devices == ("cpu",) else len(backend.devices)
         print(f"measured {rate:.2f} pairs/s with the torch TV-L1 on {backend.devices[0]} "
               f"({measured} pairs of {sample}, {size}, batch {measured})")
+        print(f"TV-L1 path: {path[0]} ({path[1]})")
         print(f"projected on {workers} {'CPU worker' if backend.devices == ('cpu',) else 'device'}(s): "
               f"{format_duration(pairs / rate / workers)} (assumes the same rate on each)")
         return 0

@@ -1,12 +1,15 @@
 """The torch backend of convert_rgb_to_flow: a pipeline that keeps the devices busy.
 
 CPU threads decode whole frame folders (grey JPEGs, checked as the OpenCV backend checks them) ahead of
-the devices; frame pairs of one size, from any videos, are grouped into batches; one thread per device
-runs the batched TV-L1 (src/prep/tvl1_torch.py); CPU threads quantise and JPEG-encode each flow into its
-video's temp folder, which is renamed into place when its last pair is written. Same files, resume,
-failure list and progress bar as the OpenCV backend.
+the devices; frame pairs, from any videos, go in chunks to one thread per device, which streams them
+through the TV-L1 (src/prep/tvl1_stream.py: one stream per frame size, refilled as pairs finish); CPU
+threads quantise and JPEG-encode each flow into its video's temp folder, which is renamed into place when
+its last pair is written. Same files, resume, failure list and progress bar as the OpenCV backend.
+A device out of memory halves its batch and goes on; any other TV-L1 error fails the videos in flight,
+naming the pairs, and stops the run (what is finished stays; a rerun resumes).
 """
 import queue
+import sys
 import threading
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -17,8 +20,20 @@ import torch
 from src.common.errors import UserError
 from src.data.layout import is_finished, write_n_frames
 from src.prep.flow_files import encode_flow, flow_file_numbers, read_video_gray, write_encoded, zero_flow
-from src.prep.jobs import Progress, close_folder, discard_folder, failure_reason, open_folder
-from src.prep.tvl1_torch import measure_throughput, tvl1_flow
+from src.prep.jobs import Progress, close_folder, discard_folder, failure_reason, open_folder, remove_partials
+from src.prep.tvl1_stream import TVL1Error, TVL1Stream, measure_throughput
+
+
+class _Tag:
+    """Which pair a flow belongs to: flow k of a video, from frame k to k + 1 (1-based, as the files)."""
+
+    __slots__ = ("video", "k")
+
+    def __init__(self, video, k):
+        self.video, self.k = video, k
+
+    def __repr__(self):
+        return f"{self.video.task.src} frames {self.k}-{self.k + 1}"
 
 
 class _Video:
@@ -52,6 +67,7 @@ class _Pipeline:
         self.batches = queue.Queue(maxsize=2 * len(devices))  # the devices' next work, ready in memory
         self.encoder = ThreadPoolExecutor(self.threads, thread_name_prefix="flow-encode")
         self.stop = threading.Event()
+        self.fatal = None
 
     def fail(self, video, reason):
         with video.lock:
@@ -80,18 +96,52 @@ class _Pipeline:
             self.fail(video, failure_reason(video.task, exc))
 
     def device_loop(self, device):
-        while True:
-            batch = self.batches.get()
-            if batch is None or self.stop.is_set():
-                return
-            try:
-                flows = tvl1_flow(np.stack([b[2] for b in batch]), np.stack([b[3] for b in batch]), device=device)
-            except Exception as exc:  # noqa: BLE001 - e.g. out of device memory: these videos fail, listed
-                for video in {id(b[0]): b[0] for b in batch}.values():
-                    self.fail(video, f"TV-L1 on {device} failed: {type(exc).__name__}: {exc}")
+        """Feed the device's streams (one per frame size) and run them: take every chunk ready now, wait
+        for one only when no stream has work; run a full pool when one is, else a partial one."""
+        streams, closed = {}, False
+        while not self.stop.is_set():
+            while not closed:
+                try:
+                    batch = self.batches.get(block=not any(s.busy() for s in streams.values()))
+                except queue.Empty:
+                    break
+                if batch is None:
+                    closed = True
+                    break
+                for video, k, first, second in batch:
+                    if first.shape not in streams:
+                        streams[first.shape] = TVL1Stream(device, self.batch_pairs)
+                    streams[first.shape].add(_Tag(video, k), first, second)
+                if any(s.ready() for s in streams.values()):
+                    break
+            busy = [s for s in streams.values() if s.busy()]
+            if not busy:
+                if closed:
+                    return
                 continue
-            for (video, k, _, _), flow in zip(batch, flows):
-                self.encoder.submit(self.store, video, k, flow)
+            try:
+                done = next((s for s in busy if s.ready()), busy[0]).step(drain=True)
+            except TVL1Error as exc:
+                self.fail_run(exc)
+                return
+            for tag, flow in done:
+                self.encoder.submit(self.store, tag.video, tag.k, flow)
+
+    def fail_run(self, exc):
+        """A TV-L1 error other than memory: the videos of the pairs it names fail with it, the run stops."""
+        self.fatal = str(exc)
+        for video in {id(t.video): t.video for t in exc.tags}.values():
+            self.fail(video, self.fatal)
+        self.stop.set()
+
+    def put(self, batch):
+        """Queue a chunk for the devices unless the run has stopped (a stopped device takes nothing)."""
+        while not self.stop.is_set():
+            try:
+                self.batches.put(batch, timeout=0.2)
+                return
+            except queue.Full:
+                continue
 
     def load(self, task):
         try:
@@ -123,16 +173,22 @@ class _Pipeline:
                 for k in range(1, len(frames)):
                     bucket.append((video, k, frames[k - 1], frames[k]))
                     if len(bucket) == self.batch_pairs:
-                        self.batches.put(bucket)
+                        self.put(bucket)
                         bucket = buckets[frames[0].shape] = []
+                if self.stop.is_set():
+                    break
             for bucket in buckets.values():
                 if bucket:
-                    self.batches.put(bucket)
+                    self.put(bucket)
             for _ in workers:
-                self.batches.put(None)
+                self.put(None)
             for worker in workers:
                 worker.join()
             self.encoder.shutdown(wait=True)
+            if self.fatal:
+                remove_partials(*(t.dst for t in self.progress.pending))
+                print(f"stopped: {self.fatal}; finished videos are kept, run the same command again to resume",
+                      file=sys.stderr)
         except KeyboardInterrupt:
             self.stop.set()
             self.encoder.shutdown(wait=True, cancel_futures=True)
@@ -159,14 +215,15 @@ def run_torch_flow(tasks, bound, devices, batch_pairs, threads):
 
 def measure_torch_rate(rgb_dir, device, batch_pairs, max_pairs_cpu=3):
     """Pairs per second of one device (on the CPU: one single-threaded worker, at most max_pairs_cpu
-    pairs) on real frames at the batch size the run will use, and the pair count."""
+    pairs) on real frames at the batch size the run will use, the pair count, and the TV-L1 path that
+    ran with why ('graph+compiled', ...: see TVL1Stream.path)."""
     on_cpu = str(device) == "cpu"
     frames = read_video_gray(rgb_dir, max_frames=max_pairs_cpu + 1 if on_cpu else batch_pairs + 1)
     batch = len(frames) - 1 if on_cpu else batch_pairs
     before = torch.get_num_threads()
     torch.set_num_threads(1 if on_cpu else before)
     try:
-        rate, _ = measure_throughput(np.stack(frames[:-1]), np.stack(frames[1:]), batch, device)
+        rate, _, _, path = measure_throughput(np.stack(frames[:-1]), np.stack(frames[1:]), batch, device)
     finally:
         torch.set_num_threads(before)
-    return rate, batch
+    return rate, batch, path

@@ -1,4 +1,4 @@
-"""Batched TV-L1 optical flow in PyTorch that agrees with OpenCV's `DualTVL1OpticalFlow` (its defaults).
+"""TV-L1 optical flow in PyTorch that agrees with OpenCV's `DualTVL1OpticalFlow` (its defaults): the numerics.
 
 The scheme is Zach, Pock & Bischof (2007) with the Wedel et al. (2009) / Sanchez et al. (2013, IPOL)
 numerics, reproduced down to the choices that decide agreement with OpenCV: pyramid step 0.8 with
@@ -6,17 +6,15 @@ OpenCV's linear resize, image gradients once per scale on the unwarped second im
 (a = -0.75, zero border, coordinates on a 1/32 px grid with OpenCV's weight table and summation order),
 a 5x5 median at the start of every outer iteration and OpenCV's stopping test.
 
-B frame pairs of one size go in one call; every pair keeps its own stopping test (a converged pair is
-dropped from the working batch), so a pair's flow does not depend on the batch it was computed in.
-Runs on any torch device. On CUDA the inner iteration, the median and the warp are fused with
-torch.compile when that works (`fused=None`); the eager code is the reference and the fallback.
-
+Every function works row by row on (B, H, W) batches (rows never mix, so a pair's flow does not depend on
+its neighbours); the inner step keeps each row's stopping test on the device. How pairs stream through
+the scales on a device (batches refilled, blocks of steps, CUDA graphs) is src/prep/tvl1_stream.py.
 Depends on torch and numpy only (the GPU check runs it where this project's requirements are absent).
 """
 import threading
-import time
 import warnings
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import torch
@@ -62,6 +60,12 @@ def _cubic_table():
 _CUBIC_2D = torch.from_numpy(_cubic_table()[:, None, :, None] * _cubic_table()[None, :, None, :])
 
 
+@lru_cache(maxsize=None)
+def cubic_table_on(device):
+    """The weight table on `device`, uploaded once (a pageable upload per warp would be a host sync)."""
+    return _CUBIC_2D.to(device)
+
+
 # ---------------------------------------------------------------------------------------------- resize
 
 def _fma_lerp(a, b, frac):
@@ -69,14 +73,15 @@ def _fma_lerp(a, b, frac):
     return ((b - a).double() * frac.double() + a.double()).float()
 
 
+@lru_cache(maxsize=256)
 def _linear_taps(n_src, n_dst, scale, device):
-    """Source indices and float weights of cv::resize INTER_LINEAR along one axis (scale = src/dst)."""
+    """Source indices and float weights of cv::resize INTER_LINEAR along one axis (scale = src/dst), made
+    once per size and device (no host work or upload per call)."""
     pos = (torch.arange(n_dst, dtype=torch.float64) + 0.5) * scale - 0.5
     low = torch.floor(pos)
     frac = (pos - low).float()  # the fraction is taken in double, then rounded
     low = low.long()
-    clamp = (low < 0) | (low >= n_src - 1)
-    frac[clamp] = 0.0
+    frac = torch.where((low < 0) | (low >= n_src - 1), torch.zeros_like(frac), frac)
     low = low.clamp(0, n_src - 1)
     high = (low + 1).clamp(max=n_src - 1)
     return low.to(device), high.to(device), frac.to(device)
@@ -88,8 +93,8 @@ def resize_linear(img, height, width, scale_y=None, scale_x=None):
     h, w = img.shape[-2:]
     scale_y = h / height if scale_y is None else scale_y
     scale_x = w / width if scale_x is None else scale_x
-    x0, x1, fx = _linear_taps(w, width, scale_x, img.device)
-    y0, y1, fy = _linear_taps(h, height, scale_y, img.device)
+    x0, x1, fx = _linear_taps(w, width, float(scale_x), img.device)
+    y0, y1, fy = _linear_taps(h, height, float(scale_y), img.device)
     rows = _fma_lerp(img[..., x0], img[..., x1], fx)
     return _fma_lerp(rows[..., y0, :], rows[..., y1, :], fy[:, None])
 
@@ -177,7 +182,7 @@ def remap_cubic(imgs, map_x, map_y, table=None):
     gx = torch.round(map_x * GRID).to(torch.int32)
     gy = torch.round(map_y * GRID).to(torch.int32)
     sx, sy = (gx >> 5) - 1, (gy >> 5) - 1
-    table = _CUBIC_2D.to(imgs.device) if table is None else table
+    table = cubic_table_on(imgs.device) if table is None else table
     weights = table[(gy & (GRID - 1)).long(), (gx & (GRID - 1)).long()]  # (B, H, W, 4, 4)
     flat = imgs.reshape(b, c, h * w)
     interior = (sx >= 0) & (sx < w - 3) & (sy >= 0) & (sy < h - 3)
@@ -202,14 +207,15 @@ def remap_cubic(imgs, map_x, map_y, table=None):
 
 # ------------------------------------------------------------------------------------- the iteration
 
-def _inner_step(ix, iy, safe_grad, rho_c, u1, u2, p11, p12, p21, p22, l_t: float, theta: float, taut: float):
-    """One inner iteration (thresholding, primal and dual updates); returns the new state and the
-    per-pair sum of squared flow changes (OpenCV's stopping quantity).
+def _inner_step(ix, iy, safe_grad, rho_c, alive, iters, u1, u2, p11, p12, p21, p22,
+                l_t: float, theta: float, taut: float, limit: float):
+    """One inner iteration (thresholding, primal and dual updates) of the rows still `alive`; the others
+    keep their state exactly. Returns the new state, the rows still going (alive and a sum of squared
+    flow changes over `limit`: OpenCV's stopping test, kept on the device) and `iters` + alive.
 
     OpenCV's three cases (rho < -l_t |grad|^2: v = u + l_t grad; rho > l_t |grad|^2: v = u - l_t grad;
     else v = u - rho / |grad|^2 grad) are one clamp: v = u - clamp(rho / |grad|^2, -l_t, l_t) grad, with
-    the same roundings (no torch.where: it is 60x slower than a multiply on the CPU). safe_grad is
-    |grad|^2 with 1 where it is 0 (there grad = 0 and v = u, as in OpenCV)."""
+    the same roundings. safe_grad is |grad|^2 with 1 where it is 0 (there grad = 0 and v = u, as in OpenCV)."""
     rho = rho_c + (ix * u1 + iy * u2)
     c = torch.clamp(rho / safe_grad, -l_t, l_t)
     v1 = u1 - c * ix
@@ -222,138 +228,84 @@ def _inner_step(ix, iy, safe_grad, rho_c, u1, u2, p11, p12, p21, p22, l_t: float
     u2x, u2y = forward_gradient(n2)
     ng1 = 1.0 + taut * torch.hypot(u1x, u1y)  # rounded once, as OpenCV's hypot (sqrt(x*x+y*y) agrees less)
     ng2 = 1.0 + taut * torch.hypot(u2x, u2y)
-    return (n1, n2, (p11 + taut * u1x) / ng1, (p12 + taut * u1y) / ng1,
-            (p21 + taut * u2x) / ng2, (p22 + taut * u2y) / ng2), error
+    new = (n1, n2, (p11 + taut * u1x) / ng1, (p12 + taut * u1y) / ng1, (p21 + taut * u2x) / ng2, (p22 + taut * u2y) / ng2)
+    keep = alive[:, None, None]
+    state = tuple(torch.where(keep, a, b) for a, b in zip(new, (u1, u2, p11, p12, p21, p22)))
+    return state, alive & (error > limit), iters + alive.to(iters.dtype)
 
 
-_COMPILED = {}
-_COMPILE_LOCK = threading.Lock()
+def _median_pair(u1, u2):
+    return median5(u1), median5(u2)
 
 
-class _Kernels:
-    """The three hot functions (inner step, median, warp): torch.compile'd while that works (each becomes
-    one or a few fused kernels on a GPU), else eager; the first failure switches to eager for good."""
+def _masked_median(u1, u2, mask):
+    """The 5x5 median of the rows in `mask` (the others unchanged): in a fixed-shape block, where the
+    host cannot pick rows without a sync."""
+    keep = mask[:, None, None]
+    return torch.where(keep, median5(u1), u1), torch.where(keep, median5(u2), u2)
 
-    EAGER = {"step": _inner_step, "median": median5, "warp": remap_cubic}
+
+# ----------------------------------------------------------------------------------- compiled or eager
+
+_COMPILE_LOCK = threading.Lock()  # held while a function compiles (dynamo is not thread-safe then), never while it runs
+_COMPILED = {}  # the cache: name -> torch.compile'd function
+_WARM = set()  # (name, argument signature) whose first call (the compile) has run
+_FAILED = {}  # the failures, kept apart: name -> why its compile failed (that function then runs eagerly)
+EAGER = {"step": _inner_step, "median": _median_pair, "masked_median": _masked_median, "warp": remap_cubic}
+
+
+def is_out_of_memory(exc):
+    """A device (or host) allocation failure: worth a smaller batch, not a fallback or a stop."""
+    return isinstance(exc, torch.OutOfMemoryError) or "out of memory" in str(exc).lower()
+
+
+def _signature(args):
+    return tuple((tuple(a.shape), a.stride(), a.dtype, str(a.device)) if torch.is_tensor(a) else a for a in args)
+
+
+class Kernels:
+    """The hot functions (inner step, median, warp), torch.compile'd where asked (on a GPU each becomes
+    one or a few fused kernels) or eager. The compile of a (function, shapes) runs once under a lock;
+    later calls run unlocked. A function whose compile fails runs eagerly (exact anyway) and the reason
+    is kept for `path`; errors at run time (out of memory among them) are not compile failures and go to
+    the caller."""
 
     def __init__(self, fused):
-        self.fused = fused and not _COMPILED.get("failed")
+        self.fused = bool(fused)
 
-    def _call(self, name, *args):
-        if self.fused:
-            try:
-                with _COMPILE_LOCK:  # one device thread at a time in dynamo (compiling is not thread-safe)
-                    if name not in _COMPILED:
-                        _COMPILED[name] = torch.compile(self.EAGER[name], dynamic=True)
-                    return _COMPILED[name](*args)
-            except Exception as exc:  # noqa: BLE001 - e.g. no Triton or no compiler: eager is exact anyway
-                warnings.warn(f"fused TV-L1 {name} failed ({type(exc).__name__}: {exc}); running eagerly")
-                self.fused = False
-                _COMPILED["failed"] = True
-        return self.EAGER[name](*args)
+    def __call__(self, name, *args):
+        if self.fused and name not in _FAILED:
+            key = (name, _signature(args))
+            if key in _WARM:
+                return _COMPILED[name](*args)
+            with _COMPILE_LOCK:
+                if name not in _FAILED:
+                    try:
+                        if name not in _COMPILED:
+                            _COMPILED[name] = torch.compile(EAGER[name], dynamic=True)
+                        out = _COMPILED[name](*args)
+                        _WARM.add(key)
+                        return out
+                    except Exception as exc:  # noqa: BLE001 - no Triton, no compiler, ...: eager is exact
+                        if is_out_of_memory(exc):
+                            raise
+                        _FAILED[name] = f"torch.compile of the {name} failed ({type(exc).__name__}: {str(exc)[:200]})"
+                        warnings.warn(_FAILED[name] + "; that function runs eagerly")
+        return EAGER[name](*args)
 
-    def step(self, *args):
-        return self._call("step", *args)
-
-    def median(self, u):
-        return self._call("median", u)
-
-    def warp(self, imgs, map_x, map_y):
-        return self._call("warp", imgs, map_x, map_y, _CUBIC_2D.to(imgs.device))
+    def path(self, device):
+        """('compiled' or 'eager', why)."""
+        if not self.fused:
+            why = ("fused=False" if torch.device(device).type == "cuda"
+                   else "torch.compile is used on CUDA only unless fused=True")
+            return "eager", why
+        if _FAILED:
+            return "eager", "; ".join(_FAILED[n] for n in sorted(_FAILED))
+        return "compiled", "torch.compile'd step, median and warp"
 
 
 def _f32(x):
     return float(np.float32(x))
-
-
-def _iterate_warp(consts, full, limit, scalars, params, kernels, compact):
-    """The outer and inner iterations of one warp for every pair, each with its own stopping test.
-
-    A pair whose change falls under the limit is written back to `full` (u1, u2, p11..p22) at once and
-    stops counting; the rows of such pairs are dropped from the working batch once they are more than
-    the fraction `compact` of it. Rows never mix, so the result of a pair does not depend on the batch."""
-    state = list(full)
-    active = torch.arange(len(full[0]), device=full[0].device)
-    alive = torch.ones(len(active), dtype=torch.bool, device=active.device)
-    n_alive = len(active)
-    for _outer in range(params.outer_iterations):
-        if params.median_filtering > 1:
-            state[0], state[1] = kernels.median(state[0]), kernels.median(state[1])
-        for _inner in range(params.inner_iterations):
-            new_state, error = kernels.step(*consts, *state, *scalars)
-            state = list(new_state)
-            going = (error > limit) & alive
-            n_going = int(going.sum())  # the one host sync of an iteration
-            if n_going == n_alive:
-                continue
-            done = alive & ~going
-            for whole, part in zip(full, state):
-                whole.index_copy_(0, active[done], part[done])
-            alive, n_alive = going, n_going
-            if n_alive == 0:
-                return
-            if len(active) - n_alive > compact * len(active):
-                active, consts, state = active[alive], [t[alive] for t in consts], [t[alive] for t in state]
-                alive = torch.ones(n_alive, dtype=torch.bool, device=active.device)
-    for whole, part in zip(full, state):  # the pairs that used every iteration
-        whole.index_copy_(0, active[alive], part[alive])
-
-
-def _one_scale(i0, i1, u1, u2, params, kernels, compact):
-    """The warps at one scale: u1, u2 (B, H, W) are refined in place."""
-    h, w = i0.shape[1:]
-    dev = i0.device
-    i1x, i1y = centred_gradient(i1)
-    source = torch.stack([i1, i1x, i1y], dim=1)
-    p = [torch.zeros_like(u1) for _ in range(4)]
-    limit = _f32(params.epsilon * params.epsilon * h * w)
-    l_t, theta, taut = _f32(params.lambda_ * params.theta), _f32(params.theta), _f32(params.tau / params.theta)
-    xs = torch.arange(w, dtype=torch.float32, device=dev)[None, None, :]
-    ys = torch.arange(h, dtype=torch.float32, device=dev)[None, :, None]
-    for _ in range(params.warps):
-        warped, ix, iy = (t.contiguous() for t in kernels.warp(source, xs + u1, ys + u2).unbind(1))
-        grad = ix * ix + iy * iy
-        rho_c = ((warped - ix * u1) - iy * u2) - i0
-        consts = [ix, iy, torch.where(grad > 0, grad, torch.ones((), device=dev)), rho_c]
-        _iterate_warp(consts, [u1, u2, *p], limit, (l_t, theta, taut), params, kernels, compact)
-    return u1, u2
-
-
-def tvl1_flow(first, second, device="cpu", params=TVL1Params(), fused=None, compact=None):
-    """Flow from `first` to `second`: uint8 or float (B, H, W) grey frames (numpy or torch; (H, W) for
-    one pair) -> float32 (B, H, W, 2) numpy array (x, y in pixels), as OpenCV's TV-L1 computes it.
-
-    fused: use torch.compile'd inner step, median and warp (default: on CUDA only). compact: the fraction of
-    converged pairs at which the working batch drops their rows (default 0, at once, on the CPU where
-    compute is the cost; 0.25 on a GPU, where re-indexing 16 tensors costs about one iteration)."""
-    single = np.ndim(first) == 2
-    dev = torch.device(device)
-    frames = torch.stack([torch.as_tensor(np.asarray(f) if not torch.is_tensor(f) else f) for f in (first, second)])
-    frames = frames.to(dev, torch.float32)
-    if single:
-        frames = frames[:, None]
-    if frames.shape[1] == 0:
-        return np.zeros((0, *frames.shape[2:], 2), np.float32)
-    fused = dev.type == "cuda" if fused is None else fused
-    compact = (0.0 if dev.type == "cpu" else 0.25) if compact is None else compact
-    kernels = _Kernels(fused)
-    with torch.no_grad():
-        b, h, w = frames.shape[1:]
-        sizes = pyramid_sizes(h, w, params)
-        levels = [frames.reshape(2 * b, h, w)]
-        for sh, sw in sizes[1:]:
-            inv = 1.0 / params.scale_step
-            levels.append(resize_linear(levels[-1], sh, sw, inv, inv))
-        u1 = torch.zeros((b, *sizes[-1]), dtype=torch.float32, device=dev)
-        u2 = torch.zeros_like(u1)
-        up = _f32(1.0 / params.scale_step)
-        for s in range(len(sizes) - 1, -1, -1):
-            _one_scale(levels[s][:b], levels[s][b:], u1, u2, params, kernels, compact)
-            if s:
-                u1 = resize_linear(u1, *sizes[s - 1]) * up
-                u2 = resize_linear(u2, *sizes[s - 1]) * up
-        flow = torch.stack([u1, u2], dim=-1).cpu().numpy()
-    return flow[0] if single else flow
 
 
 def agreement(reference, flow, bound=20.0):
@@ -373,19 +325,3 @@ def format_agreement(stats):
             f"{100 * stats['within_one_level']:.2f}% within one stored level")
 
 
-def load_reference(path):
-    """(first, second, flow) of a reference file written by bench/make_flow_reference.py."""
-    with np.load(path) as data:
-        return data["first"], data["second"], data["flow"].astype(np.float32) * data["flow_step"]
-
-
-def measure_throughput(first, second, batch, device="cpu", fused=None):
-    """Pairs per second of tvl1_flow on `batch` pairs tiled from (first, second), and the flow of the
-    given pairs. On a GPU an untimed first call compiles the kernels and warms the allocator."""
-    reps = -(-batch // len(first))
-    tiled = [np.concatenate([frames] * reps)[:batch] for frames in (first, second)]
-    if torch.device(device).type != "cpu":
-        tvl1_flow(*tiled, device=device, fused=fused)
-    start = time.perf_counter()
-    flow = tvl1_flow(*tiled, device=device, fused=fused)  # returns on the host: the device is done
-    return batch / (time.perf_counter() - start), flow[: len(first)]
