@@ -161,3 +161,23 @@ def test_shards_split_the_videos_without_overlap(tmp_path):
     for bad in ("0/2", "3/2", "1-2", "a/b"):
         with pytest.raises(ValueError, match="--shard"):
             parse_shard(bad)
+
+
+def test_a_videos_flow_does_not_depend_on_the_videos_before_it(tmp_path):
+    """OpenCV's TV-L1 object keeps state from frames of another size: each video gets a fresh one, so a
+    video's flow files are the same whether a smaller video was computed before it or not (a shared object
+    moved this video's flow by up to 0.4 px)."""
+    from src.prep.flow import compute_flow
+
+    rng = np.random.default_rng(0)
+    for key, (h, w) in (("big", (48, 64)), ("small", (32, 32))):
+        grey = cv2.GaussianBlur(rng.integers(0, 255, (h, w + 8), dtype=np.uint8), (5, 5), 0)
+        frames = [np.repeat(grey[:, 2 * i: 2 * i + w, None], 3, axis=2) for i in range(4)]
+        write_rgb_video(tmp_path / "rgb", "c", key, frames)
+    compute_flow(tmp_path / "rgb" / "c" / "big", tmp_path / "alone")
+    compute_flow(tmp_path / "rgb" / "c" / "small", tmp_path / "small")
+    compute_flow(tmp_path / "rgb" / "c" / "big", tmp_path / "after_small")
+    names = sorted(p.name for p in (tmp_path / "alone").iterdir())
+    assert len(names) == 9  # 4 x and 4 y frames and n_frames
+    for name in names:
+        assert (tmp_path / "alone" / name).read_bytes() == (tmp_path / "after_small" / name).read_bytes(), name

@@ -16,6 +16,7 @@ import numpy as np
 from src.data.layout import FLOW_BOUND
 from src.data.loader.spatial_transforms import center_plan
 from src.data.media import complete_video_frames, resize_short_side
+from src.prep.flow import tvl1
 from src.prep.flow_files import encode_flow, zero_flow
 from src.prep.frames import JPEG_QUALITY, encode_rgb_jpeg
 
@@ -33,11 +34,10 @@ def iter_stored_frames(video, size=240, quality=JPEG_QUALITY, allow_truncated=Fa
 
 
 def opencv_flow_pairs():
-    """A pairs function ([firsts], [seconds]) -> [(H, W, 2) float32] over an OpenCV TV-L1 of its own (the
-    tools' settings, src/prep/flow.tvl1): one per video, because OpenCV's object keeps state from frames of
-    another size (a pair computed after a pair of another size differs by up to ~0.2 px from a fresh one)."""
-    tvl1 = cv2.optflow.DualTVL1OpticalFlow_create()
-    return lambda firsts, seconds: [tvl1.calc(a, b, None) for a, b in zip(firsts, seconds)]
+    """A pairs function ([firsts], [seconds]) -> [(H, W, 2) float32] over an OpenCV TV-L1 of its own (one
+    per video, as convert_rgb_to_flow uses them: src/prep/flow.tvl1 says why)."""
+    flow = tvl1()
+    return lambda firsts, seconds: [flow.calc(a, b, None) for a, b in zip(firsts, seconds)]
 
 
 def torch_flow_pairs(device):

@@ -21,14 +21,13 @@ from src.prep.flow_files import (encode_flow, flow_file_numbers, frame_pairs, re
 from src.prep.jobs import Task, build_folder, format_duration, resolve_jobs, run_batch, walk_items
 
 BACKENDS = ("auto", "opencv", "torch")
-_TVL1 = None  # one per process, reused for every pair
 
 
 def tvl1():
-    global _TVL1
-    if _TVL1 is None:
-        _TVL1 = cv2.optflow.DualTVL1OpticalFlow_create()
-    return _TVL1
+    """A new OpenCV TV-L1 (its defaults are the tools' settings), one per video: the object keeps state from
+    frames of another size (a pair computed after a pair of another size differs by up to ~0.2 px from a
+    fresh object's result), so one shared object would make a video's flow depend on the videos before it."""
+    return cv2.optflow.DualTVL1OpticalFlow_create()
 
 
 def compute_flow(rgb_dir, dst, bound=FLOW_BOUND):
@@ -41,8 +40,9 @@ def compute_flow(rgb_dir, dst, bound=FLOW_BOUND):
             write_flow(tmp, 1, zero_flow(read_gray(paths[0]).shape), bound)
             write_n_frames(tmp, 1)
             return 1
+        flow = tvl1()
         for k, prev, cur in frame_pairs(paths):
-            encoded = encode_flow(tvl1().calc(prev, cur, None), bound)
+            encoded = encode_flow(flow.calc(prev, cur, None), bound)
             for number in flow_file_numbers(k, n):
                 write_encoded(tmp, number, encoded)
         write_n_frames(tmp, n)
@@ -143,8 +143,7 @@ def convert_rgb_to_flow(rgb_root, flow_root, n_jobs=1, bound=FLOW_BOUND, backend
         from src.prep.flow_torch import run_torch_flow
 
         return run_torch_flow(tasks, bound, backend.devices, backend.batch_pairs, resolve_jobs(n_jobs))
-    return run_batch(tasks, partial(_flow_task, bound=bound), skip=is_finished, n_jobs=n_jobs, desc="flow",
-                     init=tvl1)
+    return run_batch(tasks, partial(_flow_task, bound=bound), skip=is_finished, n_jobs=n_jobs, desc="flow")
 
 
 def measure_pair_rate(rgb_dir, bound=FLOW_BOUND, max_pairs=3):
@@ -152,9 +151,9 @@ def measure_pair_rate(rgb_dir, bound=FLOW_BOUND, max_pairs=3):
     cv2.setNumThreads(1)
     pairs = frame_pairs(contiguous_rgb_frames(rgb_dir)[: max_pairs + 1])
     start = time.perf_counter()
-    done = 0
+    done, flow = 0, tvl1()
     for _, prev, cur in pairs:
-        encode_flow(tvl1().calc(prev, cur, None), bound)
+        encode_flow(flow.calc(prev, cur, None), bound)
         done += 1
     return done / (time.perf_counter() - start), done
 
