@@ -6,10 +6,8 @@ Same flags and accuracy lines as eval.py; --device_target GPU uses onnxruntime's
 import sys
 
 import src  # noqa: F401  (CPU speed switch before MindSpore runs)
-from src.train.config import eval_parser
+from src.train.config import eval_parser, parse_with_config
 from src.evaluate.eval_run import main
 
 if __name__ == "__main__":
-    args = eval_parser().parse_args()
-    args.onnx = True
-    sys.exit(main(args))
+    sys.exit(main(parse_with_config(eval_parser()), onnx_lines=True))

@@ -4,7 +4,8 @@
                      [--file_format MINDIR|ONNX|AIR] [--batch_size 8] [--sample_duration 64]
                      [--spatial_size 224] [--num_classes N] [--arch ..] [--head avg|max] [--device CPU|GPU|Ascend]
 
-The checkpoint's record gives the stream, network and classes; flags given must agree with it.
+The checkpoint's record gives the stream, network, classes and clip size; flags given must agree with it
+(sizes given win). The class names go to <file>.labels.txt beside the model, where predict.py finds them.
 
 The input is (batch_size, 3 rgb | 2 flow, sample_duration, spatial_size, spatial_size) float32 in
 [-1, 1]; the output is (batch_size, num_classes) logits. Prints the path written.
@@ -29,8 +30,10 @@ def parse_args(argv=None):
     p.add_argument("--file_name", default="i3d_minddir", help="output; the format's suffix is appended if missing")
     p.add_argument("--file_format", default="MINDIR", choices=tuple(FILE_FORMATS))
     p.add_argument("--batch_size", type=positive_int, default=8)
-    p.add_argument("--sample_duration", type=positive_int, default=64, help="frames per clip (T)")
-    p.add_argument("--spatial_size", type=positive_int, default=224, help="frame height and width")
+    p.add_argument("--sample_duration", type=positive_int, default=None,
+                   help="frames per clip (T); default: the clip the checkpoint records, else 64")
+    p.add_argument("--spatial_size", type=positive_int, default=None,
+                   help="frame height and width; default: the crop the checkpoint records, else 224")
     p.add_argument("--num_classes", type=positive_int, default=None,
                    help="checked against the checkpoint (default: the checkpoint's count)")
     p.add_argument("--arch", choices=ARCH_NAMES, default=None, help="default: the checkpoint's")

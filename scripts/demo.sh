@@ -9,18 +9,16 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/common.sh
 OUT="${DEMO_OUT:-./demo_out}"
 SHARED="$(cd .. && pwd)/shared"
-LABELS=()
-[ -f "$SHARED/pretrained/kinetics400_labels.txt" ] && LABELS=(--labels "$SHARED/pretrained/kinetics400_labels.txt")
 K400_RGB="$OUT/pretrained/i3d_rgb_kinetics400.ckpt"
 
 if [ $# -ge 1 ] && [ -n "$1" ]; then
     bash scripts/prepare_demo_data.sh "$OUT" --weights-only
-    exec "$PYTHON" predict.py "$1" --checkpoint "$K400_RGB" "${LABELS[@]}"
+    exec "$PYTHON" predict.py "$1" --checkpoint "$K400_RGB"   # class names: recorded in the checkpoint
 fi
 bash scripts/prepare_demo_data.sh "$OUT"
 if [ -f "$SHARED/data/samples/v_CricketShot_g04_c01_rgb.gif" ]; then
     echo "== Kinetics-400 top-5 for DeepMind's sample clip (expected: playing cricket first) =="
-    "$PYTHON" predict.py "$SHARED/data/samples/v_CricketShot_g04_c01_rgb.gif" --checkpoint "$K400_RGB" "${LABELS[@]}"
+    "$PYTHON" predict.py "$SHARED/data/samples/v_CricketShot_g04_c01_rgb.gif" --checkpoint "$K400_RGB"
 fi
 
 DATA="$OUT/datasets"

@@ -57,7 +57,8 @@ def require_msrun():
     msrun = find_msrun()
     if msrun is None:
         pytest.skip("msrun (MindSpore's launcher, installed with mindspore) is not on PATH nor beside "
-                    f"{sys.executable}")
+                    f"{sys.executable}; run the tests with the project's environment: make test, or "
+                    ".venv/bin/python -m pytest tests")
     return msrun
 
 

@@ -137,11 +137,14 @@ def test_joint_fuses_and_refuses_mismatched_sets(workspace, trained, tmp_path):
     flw = json.loads((tmp_path / "j" / "flow_predictions.json").read_text())["videos"]
     joint = json.loads((tmp_path / "j" / "joint_predictions.json").read_text())["videos"]
     np.testing.assert_allclose(joint[0]["logits"], np.add(rgb[0]["logits"], flw[0]["logits"]), atol=2e-4)
+    # a second evaluation into the same folder is refused before any work, unless --overwrite
+    out = run("eval.py", *common, "--annotation_path_joint_flow", workspace / "ann.json", expect=2)
+    assert "already holds results: pass --overwrite to replace them" in out and "Traceback" not in out
     # a flow annotation without one of the test videos: refused, naming the difference
     bad = json.loads((workspace / "ann.json").read_text())
     del bad["database"]["right_04"]
     (tmp_path / "bad.json").write_text(json.dumps(bad))
-    out = run("eval.py", *common, "--annotation_path_joint_flow", tmp_path / "bad.json", expect=2)
+    out = run("eval.py", *common, "--overwrite", "--annotation_path_joint_flow", tmp_path / "bad.json", expect=2)
     assert "sets differ" in out and "right_04" in out
 
 

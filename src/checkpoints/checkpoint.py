@@ -10,6 +10,7 @@ fallback. Mismatches are errors that say what differs: input channels, class cou
 """
 import json
 import math
+import re
 from pathlib import Path
 
 import mindspore as ms
@@ -31,14 +32,24 @@ class CheckpointError(UserError, ValueError):
     """A checkpoint that does not fit the network; the message names the file and the difference."""
 
 
-def make_record(arch, head, mode, num_classes, class_names=None):
-    """The record saved in a checkpoint: what network it is and what input it takes."""
+def make_record(arch, head, mode, num_classes, class_names=None, sample_duration=None, spatial_size=None):
+    """The record saved in a checkpoint: what network it is and what input it takes.
+
+    sample_duration / spatial_size: the clip length (frames) and square crop the model was trained and
+    validated with; eval and export take them as their defaults (clip_size). None: not known (converted
+    weights, where any size works)."""
     bgr = arches.get(arch).bgr and mode == "rgb"
     channels = "R,G,B" if mode == "rgb" else "flow x,y"
     return {"arch": arch, "head": head, "mode": mode, "num_classes": int(num_classes),
             "class_names": list(class_names) if class_names is not None else None,
+            "sample_duration": sample_duration, "spatial_size": spatial_size,
             "input": {"layout": "N,C,T,H,W", "dtype": "float32", "scale": "[-1, 1] = v / 127.5 - 1",
                       "channels": channels, "network_reverses_to_bgr": bgr}}
+
+
+def clip_size(record):
+    """(sample_duration, spatial_size) a checkpoint records (each None when not recorded)."""
+    return record.get("sample_duration"), record.get("spatial_size")
 
 
 def save_checkpoint_atomic(save_obj, path, record=None):
@@ -86,6 +97,17 @@ def check_tensor_data(path, flag="--checkpoint"):
                               f"shapes need ({'; '.join(bad[:3])})")
 
 
+PRETRAINED_FILES = ("i3d_rgb_kinetics400.ckpt", "i3d_flow_from_rgb_kinetics400.ckpt")
+
+
+def missing_hint(path):
+    """For a missing file that a project command makes: the command (else "")."""
+    if Path(path).name in PRETRAINED_FILES:
+        return f" (make it with: bash scripts/get_pretrained.sh, which writes {', '.join(PRETRAINED_FILES)} into " \
+               "./pretrained/ or $I3D_PRETRAINED_DIR)"
+    return ""
+
+
 def open_checkpoint(path, flag="--checkpoint"):
     """(params {name: Parameter} with the head's `logits.` prefix removed, record).
 
@@ -93,7 +115,7 @@ def open_checkpoint(path, flag="--checkpoint"):
     None; arch original when the head has the original's fine-tuned spelling)."""
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"{flag} {path}: no such file")
+        raise CheckpointError(f"{flag} {path}: no such file{missing_hint(path)}")
     check_tensor_data(path, flag)
     try:
         raw = ms.load_checkpoint(str(path))
@@ -208,3 +230,45 @@ def load_recorded(path, flag="--checkpoint", mode=None, arch=None, head=None, nu
 def load_i3d(path, mode=None, flag="--checkpoint", **settings):
     """Build the network that a checkpoint describes (arch, head, channels, classes) and load it."""
     return load_recorded(path, flag, mode=mode, **settings)[0]
+
+
+# -- where a training run keeps its checkpoints (<run>/checkpoints/i3d-<epoch>_<steps>.ckpt, <run>/best.ckpt)
+CHECKPOINT_PREFIX = "i3d"
+CKPT_RE = re.compile(rf"^{CHECKPOINT_PREFIX}-(\d+)_(\d+)\.ckpt$")
+CHECKPOINTS = "checkpoints"
+
+
+def checkpoint_name(epoch, steps):
+    """The original's epoch checkpoint name: i3d-<epoch>_<steps per epoch>.ckpt."""
+    return f"{CHECKPOINT_PREFIX}-{epoch}_{steps}.ckpt"
+
+
+def epoch_checkpoints(run_dir):
+    """[(epoch, steps, path)] of the run's epoch checkpoints, oldest first."""
+    return checkpoints_in(Path(run_dir) / CHECKPOINTS)
+
+
+def checkpoints_in(folder):
+    """[(epoch, steps, path)] of the epoch checkpoints in `folder`, oldest first."""
+    folder = Path(folder)
+    found = []
+    for path in folder.glob(f"{CHECKPOINT_PREFIX}-*.ckpt") if folder.is_dir() else []:
+        m = CKPT_RE.match(path.name)
+        if m:
+            found.append((int(m.group(1)), int(m.group(2)), path))
+    return sorted(found)
+
+
+def labels_path(model):
+    """Where export writes a model's class names: <name>.labels.txt beside <name>.mindir / .onnx / .air."""
+    return Path(model).with_suffix(".labels.txt")
+
+
+def run_checkpoint(run_dir):
+    """The checkpoint a run folder stands for: best.ckpt (chosen on held-out videos), else the newest epoch one
+    (None without either)."""
+    run_dir = Path(run_dir)
+    if (run_dir / "best.ckpt").is_file():
+        return run_dir / "best.ckpt"
+    found = epoch_checkpoints(run_dir)
+    return found[-1][2] if found else None

@@ -311,9 +311,12 @@ def save_params(params, save_path, record=None):
 
 def output_record(pretrained_path, reader, info, class_names=None):
     """The converted checkpoint's record: a MindSpore source keeps its own (or is recognised as the
-    original port's fine-tuned layout); every other source is DeepMind's network."""
+    original port's fine-tuned layout); every other source is DeepMind's network. Class names: --labels,
+    else the source's recorded ones, else for 400 classes the shipped Kinetics-400 list (every public
+    400-class I3D is a Kinetics-400 model in DeepMind's label order)."""
     from src.model.arch import get
     from src.checkpoints.checkpoint import make_record, open_checkpoint
+    from src.checkpoints.kinetics import KINETICS400_CLASSES, kinetics400_names
 
     arch, head, names = "deepmind", None, None
     if reader == "mindspore":
@@ -324,6 +327,9 @@ def output_record(pretrained_path, reader, info, class_names=None):
             raise ConversionError(f"--labels has {len(class_names)} names but the weights have "
                                   f"{info['num_classes']} classes")
         names = class_names
+    if names is None and info["num_classes"] == KINETICS400_CLASSES:
+        names = kinetics400_names()
+        info["labels"] = "Kinetics-400 class names (shipped list)"
     return make_record(arch, head or get(arch).head, mode_of_channels(info["in_channels"]),
                        info["num_classes"], names)
 

@@ -34,24 +34,24 @@ def dataset_paths(data, dataset):
     return str(root / "jpg"), str(root / "annotation" / datasets.get(dataset).annotation_name())
 
 
-def stage_train(args):
-    """Copy the data in and point train.py's paths at the cache; returns the folder to copy out at the end."""
-    data = copy_tree(args.data_url, CACHE / "inputs" / "data")
-    args.video_path, args.annotation_path = dataset_paths(data, args.dataset)
-    if not args.checkpoint_path:
-        args.checkpoint_path = str(REPO / "src" / "pretrained" / f"{args.mode}_imagenet.ckpt")
-    args.save_dir = str(CACHE / "outputs" / "model")
-    return Path(args.save_dir)
+def train_inputs(flags):
+    """Copy the data in; returns train.py's settings that come from the job's URLs (video and annotation
+    paths in the cache, the default pretrained checkpoint, the output folder copied out at the end)."""
+    data = copy_tree(flags.data_url, CACHE / "inputs" / "data")
+    video_path, annotation_path = dataset_paths(data, flags.dataset)
+    return {"video_path": video_path, "annotation_path": annotation_path,
+            "checkpoint_path": flags.checkpoint_path or str(REPO / "src" / "pretrained" / f"{flags.mode}_imagenet.ckpt"),
+            "save_dir": str(CACHE / "outputs" / "model")}
 
 
-def stage_eval(args):
-    """Copy data and checkpoints in; --rgb_path/--flow_path become file names inside --ckpt_url."""
-    data = copy_tree(args.data_url, CACHE / "inputs" / "data")
-    ckpts = copy_tree(args.ckpt_url, CACHE / "inputs" / "ckpt")
-    args.video_path, args.annotation_path = dataset_paths(data, args.dataset)
-    for flag in ("rgb_path", "flow_path"):
-        if getattr(args, flag):
-            setattr(args, flag, str(ckpts / getattr(args, flag)))
+def eval_inputs(flags):
+    """Copy data and checkpoints in; returns eval.py's settings from the URLs: the data paths in the cache,
+    --rgb_path/--flow_path taken as file names inside --ckpt_url."""
+    data = copy_tree(flags.data_url, CACHE / "inputs" / "data")
+    ckpts = copy_tree(flags.ckpt_url, CACHE / "inputs" / "ckpt")
+    video_path, annotation_path = dataset_paths(data, flags.dataset)
+    found = {flag: str(ckpts / getattr(flags, flag)) for flag in ("rgb_path", "flow_path") if getattr(flags, flag)}
+    return {"video_path": video_path, "annotation_path": annotation_path, **found}
 
 
 def copy_out(local, url):
@@ -59,9 +59,9 @@ def copy_out(local, url):
         copy_tree(local, url)
 
 
-def write_eval_log(args, line):
+def write_eval_log(result_url, line):
     """<result_url>/log.txt holding the accuracy line (the original's OpenI result)."""
     out = CACHE / "outputs" / "result"
     out.mkdir(parents=True, exist_ok=True)
     (out / "log.txt").write_text(line + "\n")
-    copy_out(out, args.result_url)
+    copy_out(out, result_url)

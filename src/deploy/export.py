@@ -15,8 +15,8 @@ import mindspore as ms
 import numpy as np
 from mindspore import nn
 
-from src.common.atomic import output_file, partial_path, refuse_overlap, writable_folder
-from src.checkpoints.checkpoint import load_recorded
+from src.common.atomic import output_file, partial_path, refuse_overlap, writable_folder, write_text_atomic
+from src.checkpoints.checkpoint import labels_path, load_recorded
 from src.backend.conv3d import portable_convolutions
 from src.common.errors import UserError
 from src.model.i3d import I3DHead
@@ -107,20 +107,33 @@ def export_network(net, input_shape, file_name, file_format="MINDIR"):
     return final
 
 
+DEFAULT_DURATION, DEFAULT_CROP = 64, 224
+
+
 def export_checkpoint(checkpoint_path, mode=None, file_name="i3d_minddir", file_format="MINDIR", batch_size=8,
-                      sample_duration=64, spatial_size=224, num_classes=None, head=None,
+                      sample_duration=None, spatial_size=None, num_classes=None, head=None,
                       device_target="CPU", arch=None):
     """Load an I3D checkpoint (mode/num_classes/head/arch None: the checkpoint's, else checked against
     it) and export it; returns the path. The input is
-    (batch_size, 3 rgb | 2 flow, sample_duration, spatial_size, spatial_size) float32.
+    (batch_size, 3 rgb | 2 flow, sample_duration, spatial_size, spatial_size) float32; sizes None take the
+    clip the checkpoint records (else 64 frames, 224). The recorded class names go to a labels file
+    beside the model (labels_path), where predict finds them.
     """
+    from src.checkpoints.checkpoint import clip_size
+
     check_request(file_format, device_target)
     refuse_overlap([("--checkpoint_path", checkpoint_path)], [("--file_name", output_path(file_name, file_format,
                                                                                          say=lambda _: None))])
+    net, record = load_recorded(checkpoint_path, "--checkpoint_path", mode=mode, arch=arch, head=head,
+                                num_classes=num_classes)
+    recorded_duration, recorded_crop = clip_size(record)
+    sample_duration = sample_duration or recorded_duration or DEFAULT_DURATION
+    spatial_size = spatial_size or recorded_crop or DEFAULT_CROP
     if min(batch_size, sample_duration, spatial_size) < 1:
         raise ExportError(f"--batch_size, --sample_duration and --spatial_size must be positive, got "
                           f"{batch_size}, {sample_duration}, {spatial_size}")
-    net, record = load_recorded(checkpoint_path, "--checkpoint_path", mode=mode, arch=arch, head=head,
-                                num_classes=num_classes)
     shape = (batch_size, INPUT_CHANNELS[record["mode"]], sample_duration, spatial_size, spatial_size)
-    return export_network(net, shape, file_name, file_format)
+    path = export_network(net, shape, file_name, file_format)
+    if record.get("class_names"):
+        write_text_atomic(labels_path(path), "".join(f"{name}\n" for name in record["class_names"]))
+    return path

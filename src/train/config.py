@@ -62,11 +62,11 @@ def add_runtime_args(p):
                    help="avg: DeepMind's head; max: the original port's global max pool (default: the arch's)"))
 
 
-def add_data_args(p, dataset_required):
+def add_data_args(p, dataset_required, spatial_size=224, spatial_help="crop size (frame height and width)"):
     structural(p.add_argument("--dataset", required=dataset_required, choices=DATASET_NAMES))
     p.add_argument("--video_path", default=None, help="frame tree <root>/<class>/<video>/")
     p.add_argument("--annotation_path", default=None, help="annotation JSON (hmdb51_1.json, ucf101_01.json)")
-    structural(p.add_argument("--spatial_size", type=positive_int, default=224))
+    structural(p.add_argument("--spatial_size", type=positive_int, default=spatial_size, help=spatial_help))
     structural(p.add_argument("--batch_size", type=positive_int, default=8, help="per device"))
     p.add_argument("--num_classes", type=positive_int, default=None,
                    help="classes of the loaded checkpoint's head (default: read from the checkpoint)")
@@ -77,7 +77,8 @@ def train_parser():
     p = argparse.ArgumentParser(description="Fine-tune (or train) I3D on HMDB51/UCF101 frames.")
     add_data_args(p, dataset_required=True)
     structural(p.add_argument("--mode", required=True, choices=MODES))
-    p.add_argument("--save_dir", default="./output_standalone/")
+    p.add_argument("--save_dir", default=None,
+                   help="where run folders go (default: ./output_standalone/, with --distributed ./output_distribute/)")
     p.add_argument("--run_dir", default=None,
                    help="this run's folder (default: <save_dir>/<YYYYmmdd_HHMM>_<dataset>_<mode>_device<id>)")
     p.add_argument("--overwrite", action="store_true", help="allow reusing a non-empty --run_dir")
@@ -98,6 +99,11 @@ def train_parser():
     structural(p.add_argument("--bn_momentum", type=fraction, default=None,
                    help="weight of the old BN running value (default: the arch's, deepmind 0.99 = PyTorch 0.01, "
                         "original 0.1); lower it for short fine-tunes so the running statistics catch up"))
+    structural(p.add_argument("--precise_bn_clips", type=non_negative_int, default=200,
+                   help="precise BN: before every saved checkpoint and validation, the running BN statistics of the "
+                        "layers that normalise with batch statistics are recomputed as the mean over this many "
+                        "training clips (at most the training set) of the current network; 0 = off (running averages "
+                        "with --bn_momentum only, which on a small set stay mostly the pretrained statistics)"))
     structural(p.add_argument("--lr_de_rate", type=positive_float, default=0.5))
     structural(p.add_argument("--lr_de_epochs", type=positive_int, default=5))
     structural(p.add_argument("--lr_min", type=non_negative_float, default=0.0, help="learning-rate floor of the step decay"))
@@ -106,7 +112,9 @@ def train_parser():
     p.add_argument("--start_epoch", type=int, default=0, help="(kept for compatibility; see --resume)")
     p.add_argument("--num_epochs", type=epoch_count, default=32)
     p.add_argument("--checkpoint_frequency", type=positive_int, default=1, help="save every N epochs")
-    p.add_argument("--checkpoints_num_keep", type=non_negative_int, default=16, help="keep the newest N epoch checkpoints")
+    p.add_argument("--checkpoints_num_keep", type=non_negative_int, default=5,
+                   help="keep the newest N epoch checkpoints (0 = all); only the newest holds the optimizer state "
+                        "(for --resume), the others the network alone (the original kept 16 full ones)")
     structural(p.add_argument("--val_fraction", type=fraction, default=0.0,
                    help="hold out this fraction of the TRAINING split (per class) to validate after each "
                         "epoch and keep best.ckpt; the test split is never used for choosing"))
@@ -137,14 +145,18 @@ def add_openi_args(p, *urls):
 
 def eval_parser():
     p = argparse.ArgumentParser(description="Evaluate I3D checkpoints: rgb, flow or joint (late fusion).")
-    add_data_args(p, dataset_required=True)
+    add_data_args(p, dataset_required=True, spatial_size=None,
+                  spatial_help="crop size (default: the checkpoint's recorded training crop, else 224; an exported "
+                               "model's input size)")
     p.add_argument("--test_mode", required=True, choices=("rgb", "flow", "joint"))
-    p.add_argument("--rgb_path", default="", help="rgb checkpoint")
-    p.add_argument("--flow_path", default="", help="flow checkpoint")
+    p.add_argument("--rgb_path", default="", help="rgb checkpoint (with --config RUN/config.json of an rgb run: "
+                                                  "its best.ckpt, else its newest epoch checkpoint)")
+    p.add_argument("--flow_path", default="", help="flow checkpoint (as --rgb_path for a flow run)")
     p.add_argument("--video_path_joint_flow", default=None, help="flow frame tree (joint mode)")
     p.add_argument("--annotation_path_joint_flow", default=None, help="flow annotation JSON (joint mode)")
-    p.add_argument("--test_sample_duration", type=non_negative_int, default=64,
-                   help="frames of the centred window; 0 = the whole video (logits averaged by the head)")
+    p.add_argument("--test_sample_duration", type=non_negative_int, default=None,
+                   help="frames of the centred window; 0 = the whole video (logits averaged by the head). Default: "
+                        "the checkpoint's recorded clip length, else 64; an exported model's input length")
     p.add_argument("--num_clips", type=positive_int, default=1,
                    help="multi-view testing: N windows of --test_sample_duration frames spread evenly over each "
                         "video (1 = the centred window); the video's logits are the mean over its views")
@@ -152,14 +164,19 @@ def eval_parser():
                    help="1 = centre crop; 3 = left/centre/right (top/centre/bottom for portrait frames)")
     p.add_argument("--num_val_samples", type=int, default=1, help="(kept for compatibility; unused)")
     p.add_argument("--output_dir", default=None,
-                   help="where predictions (CSV, JSON) and the confusion matrix (PNG) go "
-                        "(default: ./eval_output/<dataset>_<test_mode>)")
+                   help="where predictions (CSV, JSON) and the confusion matrix (PNG) go (default: a new "
+                        "./eval_output/<dataset>_<test_mode>[_N]); an existing non-empty folder needs --overwrite")
+    p.add_argument("--overwrite", action="store_true", help="replace the results in an existing --output_dir")
     p.add_argument("--subset", default="validation", choices=tuple(SUBSET_ALIASES),
                    help="validation (= the official test split; val, test, testing) or training (train)")
     add_openi_args(p, ("--data_url", "./data", "dataset folder (<data_url>/<dataset>/jpg, annotation/)"),
                    ("--ckpt_url", "./ckpt", "folder holding the --rgb_path/--flow_path checkpoint files"),
                    ("--result_url", "./result", "where log.txt with the accuracy line is written"))
     add_runtime_args(p)
+    # a training recipe or a training run's config.json read by eval: the run's stream is the one to
+    # test, train-only settings (checkpoint_path is the pretrained start) are not eval's business
+    p.recipe_renames = {"mode": "test_mode"}
+    p.recipe_foreign = frozenset(a.dest for a in train_parser()._actions)
     return p
 
 
@@ -206,8 +223,11 @@ def load_config(path, parser):
     if not isinstance(values, dict):
         raise ConfigError(f"--config {path}: expected a mapping of flag names to values")
     actions = {a.dest: a for a in parser._actions if a.dest != "help"}
+    renames = getattr(parser, "recipe_renames", {})
+    values = {renames.get(k, k): v for k, v in values.items()}
     # a run's own config.json: a new run from it goes to a new folder
     skip = RUN_FACTS + (RUN_PLACE if any(k in values for k in RUN_FACTS) else ("config",))
+    skip += tuple(k for k in getattr(parser, "recipe_foreign", ()) if k not in actions)
     unknown = sorted(k for k in values if k not in actions and k not in skip)
     if unknown:
         raise ConfigError(f"--config {path}: unknown setting(s) {', '.join(unknown)} (not flags of {parser.prog})")

@@ -3,21 +3,13 @@
 `python -m src.train.run_folder latest RUN_DIR` prints the newest epoch checkpoint (for shell scripts).
 """
 import json
-import re
 import sys
 import time
 from pathlib import Path
 
 from src.common.atomic import write_text_atomic
-
-CHECKPOINT_PREFIX = "i3d"
-CKPT_RE = re.compile(rf"^{CHECKPOINT_PREFIX}-(\d+)_(\d+)\.ckpt$")
-CHECKPOINTS = "checkpoints"
-
-
-def checkpoint_name(epoch, steps):
-    """The original's epoch checkpoint name: i3d-<epoch>_<steps per epoch>.ckpt."""
-    return f"{CHECKPOINT_PREFIX}-{epoch}_{steps}.ckpt"
+from src.checkpoints.checkpoint import (CHECKPOINT_PREFIX, CHECKPOINTS, CKPT_RE, checkpoint_name, checkpoints_in,  # noqa: F401
+                            epoch_checkpoints, labels_path)
 
 
 def default_run_dir(save_dir, dataset, mode, device_id, distributed):
@@ -50,22 +42,6 @@ def prepare(run_dir, overwrite):
     return run_dir
 
 
-def epoch_checkpoints(run_dir):
-    """[(epoch, steps, path)] of the run's epoch checkpoints, oldest first."""
-    return checkpoints_in(Path(run_dir) / CHECKPOINTS)
-
-
-def checkpoints_in(folder):
-    """[(epoch, steps, path)] of the epoch checkpoints in `folder`, oldest first."""
-    folder = Path(folder)
-    found = []
-    for path in folder.glob(f"{CHECKPOINT_PREFIX}-*.ckpt") if folder.is_dir() else []:
-        m = CKPT_RE.match(path.name)
-        if m:
-            found.append((int(m.group(1)), int(m.group(2)), path))
-    return sorted(found)
-
-
 def find_resume_dir(resume, save_dir, dataset, mode, device_id):
     """--resume PATH, or the newest run folder of this dataset/mode/device under save_dir."""
     if resume != "latest":
@@ -89,9 +65,12 @@ def write_labels(run_dir, labels):
 
 
 def labels_beside(checkpoint):
-    """The labels.txt of the run folder a checkpoint belongs to (<run>/checkpoints/i3d-*.ckpt or
-    <run>/best.ckpt, a run folder being one with config.json), or None."""
+    """The class names file of a model: <name>.labels.txt beside an exported model (labels_path), or the
+    labels.txt of the run folder a checkpoint belongs to (<run>/checkpoints/i3d-*.ckpt or <run>/best.ckpt,
+    a run folder being one with config.json), or None."""
     checkpoint = Path(checkpoint)
+    if labels_path(checkpoint).is_file():
+        return labels_path(checkpoint)
     for folder in (checkpoint.parent, checkpoint.parent.parent):
         if (folder / LABELS).is_file() and (folder / "config.json").is_file():
             return folder / LABELS

@@ -29,7 +29,7 @@ class ClipDataset:
             raise ValueError("several views per video are for eval; training draws one random clip")
         if not sample_duration and num_clips != 1:
             raise ValueError("several clips need a fixed sample_duration (0 = the whole video is one clip)")
-        self.samples, self.labels = build_index(video_path, annotation_path, subset, mode)
+        self.samples, self.labels = build_index(video_path, annotation_path, subset, mode, spatial_size)
         self.mode = mode
         self.train = train
         self.sample_duration = int(sample_duration)

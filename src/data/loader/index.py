@@ -69,6 +69,28 @@ def check_frames(video_dir, n_frames, channels, mode):
                                 "this video again")
 
 
+def frame_size(path):
+    """(width, height) of an image from its header alone (no decoding)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            return image.size
+    except (OSError, UnidentifiedImageError) as exc:
+        raise DatasetIndexError(f"{path}: not a readable image ({exc})") from None
+
+
+def check_crop_fits(video_dir, crop, channels, mode):
+    """The video's first frame must hold a `crop` x `crop` square: frames smaller than the crop would only fail
+    inside the network (MindSpore's traceback) after the model is loaded and the run has started."""
+    first = layout.frame_path(video_dir, 1, channels[0])
+    width, height = frame_size(first)
+    if min(width, height) < crop:
+        raise DatasetIndexError(f"{first}: {mode} frames are {width}x{height}, smaller than the {crop}x{crop} crop "
+                                f"(--spatial_size {crop}); use --spatial_size {min(width, height)} or less, or extract "
+                                "the frames at a larger size")
+
+
 def load_annotation(annotation_path):
     """Parse the annotation JSON and check its top-level schema; returns (labels, database)."""
     path = Path(annotation_path)
@@ -92,11 +114,11 @@ def load_annotation(annotation_path):
     return labels, database
 
 
-def build_index(video_path, annotation_path, subset, mode):
+def build_index(video_path, annotation_path, subset, mode, crop=None):
     """Samples of `subset` ('training' or 'validation') in JSON order, checked against the frame tree.
 
     Returns (samples, labels). The video of key K with label L is `<video_path>/<L>/<K>/`; it must
-    hold `n_frames` and every frame it announces.
+    hold `n_frames` and every frame it announces, and (crop given) frames that hold the square crop.
     """
     subset = canonical_subset(subset)
     channels = mode_channels(mode)
@@ -119,6 +141,8 @@ def build_index(video_path, annotation_path, subset, mode):
             raise DatasetIndexError(f"{video_dir}: video folder missing (listed in {annotation_path})")
         n_frames = read_n_frames(video_dir)
         check_frames(video_dir, n_frames, channels, mode)
+        if crop:
+            check_crop_fits(video_dir, crop, channels, mode)
         samples.append(Sample(str(video_dir), key, label_ids[label_name], n_frames))
     if not samples:
         raise DatasetIndexError(f"{annotation_path}: no videos with subset {subset!r} (--subset selects nothing)")
