@@ -7,6 +7,7 @@ Train: shuffled each epoch, equal-sized shards (wrap-around padding), last parti
 Eval: index order, each video exactly once over all shards, partial last batch kept.
 """
 import os
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -15,20 +16,25 @@ from src.data.loader.clip_dataset import ClipDataset
 COLUMNS = ["clip", "target"]
 
 
+@dataclass
 class EpochSampler:
-    """Yields keys epoch * N + i for this shard's samples; each pass over it is the next epoch."""
+    """Yields keys epoch * N + i for this shard's samples; each pass over it is the next epoch.
 
-    def __init__(self, num_samples, shuffle, seed=0, start_epoch=0, num_shards=1, shard_id=0, record=None):
-        """record: optional callable(epoch, indices), called as each pass starts (what the pipeline is fed)."""
-        if not 0 <= shard_id < num_shards:
-            raise ValueError(f"shard_id {shard_id} out of range for num_shards {num_shards}")
-        self.num_samples = num_samples
-        self.shuffle = shuffle
-        self.seed = seed
-        self.epoch = start_epoch
-        self.num_shards = num_shards
-        self.shard_id = shard_id
-        self.record = record
+    start_epoch: the first pass's epoch (a resumed run continues the streams); record: optional
+    callable(epoch, indices), called as each pass starts (what the pipeline is fed)."""
+
+    num_samples: int
+    shuffle: bool
+    seed: int = 0
+    start_epoch: int = 0
+    num_shards: int = 1
+    shard_id: int = 0
+    record: object = None
+
+    def __post_init__(self):
+        if not 0 <= self.shard_id < self.num_shards:
+            raise ValueError(f"shard_id {self.shard_id} out of range for num_shards {self.num_shards}")
+        self.epoch = self.start_epoch
 
     def indices(self, epoch):
         """Sample indices of this shard in `epoch` (without the epoch offset)."""
