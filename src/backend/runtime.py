@@ -57,10 +57,16 @@ def configure(device_target="CPU", context="gr", device_id=None, seed=None):
     import mindspore as ms
 
     ms.set_context(mode=getattr(ms, CONTEXT_MODES[context]))
-    if device_id is None or device_target == "CPU":
-        ms.set_device(device_target)
-    else:
-        ms.set_device(device_target, int(device_id))
+    try:
+        if device_id is None or device_target == "CPU":
+            ms.set_device(device_target)
+        else:
+            ms.set_device(device_target, int(device_id))
+    except RuntimeError:
+        # MindSpore's runtime already runs (a second configure in one process, e.g. a plan made after other
+        # work): fine where it runs on this device; another device cannot be chosen any more.
+        if ms.get_context("device_target") != device_target:
+            raise
     if seed is not None:
         ms.set_seed(int(seed))
     return device_target
