@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make demo`: the whole pipeline on a synthetic motion-only action set (about 15 minutes on 2 CPU cores):
+# `make demo`: the whole pipeline on a synthetic motion-only action set (about 4 minutes on 2 CPU cores):
 #   synthetic videos -> frames -> TV-L1 flow -> split JSON -> fine-tune rgb from Kinetics-400
 #   -> fine-tune flow (cross-modality init) -> evaluate rgb, flow and joint -> results table.
 # `make demo VIDEO=path` instead prints the Kinetics-400 top-5 for one video/GIF/frame folder.
@@ -12,6 +12,7 @@ SHARED="$(cd .. && pwd)/shared"
 K400_RGB="$OUT/pretrained/i3d_rgb_kinetics400.ckpt"
 
 if [ $# -ge 1 ] && [ -n "$1" ]; then
+    [ -e "$1" ] || { echo "error: VIDEO $1: no such file or folder" >&2; exit 2; }   # before any work
     bash scripts/prepare_demo_data.sh "$OUT" --weights-only
     exec "$PYTHON" predict.py "$1" --checkpoint "$K400_RGB"   # class names: recorded in the checkpoint
 fi
