@@ -1,9 +1,12 @@
 """prepare_dataset.py: from a download in the official archive formats to frames, flow and JSON in both trees."""
 import json
 import shutil
+import subprocess
+import sys
 
 import pytest
 
+from tests.fixtures.shared import REPO
 from tests.fixtures.tools import run_tool
 from src.prep.synthetic_download import make_download
 
@@ -46,10 +49,13 @@ def test_hmdb51_download_to_both_trees_dry_run_and_resume(tmp_path):
 
 
 @needs_bsdtar
-def test_ucf101_zip_and_rar_without_flow(tmp_path):
+def test_ucf101_zip_and_rar_without_flow_relative_paths_from_another_folder(tmp_path):
+    """Run from the user's folder with relative paths (the tools it starts see the same paths)."""
     raw, out = tmp_path / "download", tmp_path / "datasets"
     make_download("ucf101", raw, videos_per_class=3, n_frames=6, width=48, height=40)
-    result = run_tool("prepare_dataset.py", "ucf101", raw, out, "--n_jobs", 1, "--size", 40, "--no_flow", timeout=600)
+    result = subprocess.run([sys.executable, str(REPO / "prepare_dataset.py"), "ucf101", "download", "datasets",
+                             "--n_jobs", "1", "--size", "40", "--no_flow"], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     labels = json.loads((out / "rgb" / "ucf101" / "annotation" / "ucf101_01.json").read_text())["labels"]
     assert labels == ["MoveDown", "MoveLeft", "MoveRight", "MoveUp"]

@@ -160,10 +160,11 @@ def plan(spec, raw_dir, out_root):
 
 
 def run_tool(script, *args):
-    """Run one of the data tools as the user would; its exit status (1 = some videos failed)."""
+    """Run one of the data tools as the user would, in the user's folder (relative paths mean what they meant
+    on prepare_dataset's command line); its exit status (1 = some videos failed)."""
     command = [sys.executable, str(REPO / script), *map(str, args)]
     print("$ " + " ".join(command[1:]), flush=True)
-    return subprocess.run(command, cwd=REPO).returncode
+    return subprocess.run(command).returncode
 
 
 def copy_annotations(src_dir, dst_dir):
