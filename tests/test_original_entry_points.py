@@ -1,5 +1,6 @@
 """The original's other entry points end to end on tiny data: eval_onnx, the per-checkpoint sweep, the
 310 file path (preprocess -> MINDIR inference on CPU -> postprocess), OpenI flags, generate_rgb_jpgs --fps."""
+import json
 import re
 import shutil
 import subprocess
@@ -43,6 +44,12 @@ def accuracy(out, name="rgb"):
     return float(re.search(rf"^{name} accuracy: ([0-9.]+)$", out, re.M).group(1))
 
 
+def video_logits(output_dir):
+    """{video id: logits} from an evaluation's rgb_predictions.json, in its order."""
+    videos = json.loads((output_dir / "rgb_predictions.json").read_text())["videos"]
+    return {v["video_id"]: v["logits"] for v in videos}
+
+
 def eval_args(root, ckpt):
     return ["--dataset", "hmdb51", "--test_mode", "rgb", "--video_path", root / "rgb", "--annotation_path",
             root / "ann.json", "--rgb_path", ckpt, *SMALL]
@@ -58,6 +65,11 @@ def test_eval_onnx_and_the_310_path_agree_with_eval(tiny, tmp_path):
                *SMALL, "--batch_size", 3, "--output_dir", tmp_path / "o", cwd=tmp_path)
     assert accuracy(out) == expected and re.search(r"^step: 2   acc: ", out, re.M), out
     assert "rgb accuracy" in (tmp_path / "eval_onnx_rgb_log.txt").read_text()
+    # per video, not only the accuracy (2 classes: a constant prediction would agree on the accuracy alone)
+    want = video_logits(tmp_path / "e")
+    got = video_logits(tmp_path / "o")
+    assert list(got) == list(want) and len(want) == 4
+    np.testing.assert_allclose(np.array(list(got.values())), np.array(list(want.values())), atol=1e-4)
     # 310 path: 4 test clips in batches of 3 -> 2 files, the second padded
     run("preprocess.py", "--dataset", "hmdb51", "--mode", "rgb", "--video_path", tiny / "rgb", "--annotation_path",
         tiny / "ann.json", "--batch_size", 3, "--test_sample_duration", 9, "--spatial_size", 32,
@@ -71,6 +83,10 @@ def test_eval_onnx_and_the_310_path_agree_with_eval(tiny, tmp_path):
               "--result_path", tmp_path / "res")
     assert re.search(r"^result:[0-9.]+%\nresult:[0-9.]+%\neval result: top_1 ([0-9.]+)%$", out, re.M), out
     assert float(out.strip().split()[-1].rstrip("%")) == pytest.approx(100 * expected, abs=1e-3)
+    # the MINDIR's logits of the 4 real clips (the padded fifth row left out), in eval's video order
+    rows = np.concatenate([np.fromfile(tmp_path / "res" / f"hmdb51_bsrgb_{i}_0.bin", np.float32).reshape(3, 2)
+                           for i in (1, 2)])[:4]
+    np.testing.assert_allclose(rows, np.array(list(want.values())), atol=1e-4)
 
 
 def test_every_checkpoint_of_a_run_one_line_each_best_marked(tiny, tmp_path):
