@@ -15,6 +15,7 @@ from mindspore.common.initializer import HeNormal, Zero
 from src.data.layout import INPUT_CHANNELS, check_mode
 from src.backend.conv3d import conv3d_same
 from src.backend.max_pool import max_pool_3d
+from src.model.dropout import SeededDropout
 from src.model.network_input import rgb_to_bgr
 
 BN_EPS = 1e-3
@@ -154,10 +155,8 @@ class I3DHead(nn.Cell):
         if init not in HEAD_INITS:
             raise ValueError(f"head init must be one of {HEAD_INITS}, got {init!r}")
         self.init = init
-        if not 0.0 < dropout_keep_prob <= 1.0:
-            raise ValueError(f"dropout_keep_prob must be in (0, 1], got {dropout_keep_prob}")
         self.head = head
-        self.dropout = nn.Dropout(p=1.0 - dropout_keep_prob)
+        self.dropout = SeededDropout(dropout_keep_prob)
         self.num_classes = num_classes
         self.logits_conv3d = self._new_conv(num_classes)
 
