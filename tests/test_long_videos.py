@@ -219,8 +219,8 @@ def test_refusals_before_any_work(made, tmp_path):
         for c in "xy":
             cv2.imwrite(str(flow / f"image_{k:05d}{c}.jpg"), np.full((20, 24), 128, np.uint8))
     err = run("predict.py", flow, "--checkpoint", ckpts["flow"], "--crop", CROP, expect=2).stderr
-    assert err == f"predict: {flow}: its frames are 24x20, smaller than the --crop 32; use a smaller --crop or " \
-                  "frames at least that large\n"
+    assert err == f"predict: {flow}: frames are 24x20, smaller than the 32x32 crop (--crop 32); use --crop 20 or less, " \
+                  "or extract the frames at a larger size\n"
     err = run("extract_features.py", root / "train", tmp_path / "f", "--checkpoint", ckpts["rgb"], "--ext", "avi",
               "--window", 16, "--stride", 0, expect=2).stderr
     assert "--stride: expected a positive integer, got '0'" in err

@@ -99,6 +99,18 @@ def resize_short_side(rgb, size):
 JPEG_END = b"\xff\xd9"
 
 
+def image_size(path):
+    """(height, width) of an image or GIF from its header alone (no decoding), for checks made before any work."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            width, height = image.size
+    except (OSError, UnidentifiedImageError) as exc:
+        raise VideoReadError(path, f"not a readable image ({exc})") from None
+    return height, width
+
+
 def decode_image(path, flags=cv2.IMREAD_COLOR):
     """cv2.imread that fails loudly, naming the file: missing, empty, cut short (a JPEG without its end
     marker, which libjpeg would decode with a grey bottom part and only a warning) or undecodable."""

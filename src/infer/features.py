@@ -189,11 +189,12 @@ def check_options(options, ext):
 
 def check_first_frames(tasks, options):
     """Frame folders are not rescaled: the first one's frames must hold the crop (one line, before any work)."""
-    from src.infer.sources import check_fits_crop, frame_size
+    from src.data.loader.spatial_transforms import check_fits
+    from src.infer.sources import frame_size
 
     first = next((t.src for t in tasks if Path(t.src).is_dir()), None)
     if first is not None:
-        check_fits_crop(*frame_size(first), options.crop, first, "its frames")
+        check_fits(*frame_size(first), options.crop, first, "--crop")
 
 
 def extract_features(input_root, out_root, options, ext=None, n_jobs=1):

@@ -22,6 +22,7 @@ from src.infer.outputs import output_file
 from src.infer.windows import batch_clips, batches, sliding
 from src.infer.inference import top_k_lines
 from src.data.layout import FLOW_BOUND, count_frames, mode_of_channels
+from src.data.loader.spatial_transforms import check_fits
 from src.backend.runtime import DEVICE_TARGETS
 
 DEFAULT_CROP = 224
@@ -149,7 +150,7 @@ def make_plan(args, say=print):
         if sources.is_npy(args.input):  # taken as stored: its shape and values are checked up front
             sources.read_npy_clip(args.input, streams[0])
         else:  # not rescaled: the frames themselves must hold the crop
-            sources.check_fits_crop(*sources.frame_size(args.input), crop, args.input, "its frames")
+            check_fits(*sources.frame_size(args.input), crop, args.input, "--crop")
     else:
         sources.frame_size(args.input)  # an unreadable input is found here, before the networks load
     if Path(args.input).is_dir():

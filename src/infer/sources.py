@@ -16,7 +16,7 @@ from src.common.errors import UserError, VideoReadError
 from src.data.layout import FLOW_FRAME_PATTERN, INPUT_CHANNELS, count_frames, frame_numbers, frame_path
 from src.data.loader.clip_reader import load_clip
 from src.data.loader.spatial_transforms import center_plan
-from src.data.media import GIF_SUFFIXES, decode_image, declared_frame_count, iter_frames, resize_short_side
+from src.data.media import GIF_SUFFIXES, declared_frame_count, image_size, iter_frames, resize_short_side
 
 
 class InputError(UserError, ValueError):
@@ -59,15 +59,9 @@ def frame_size(path):
         channel = "" if found[""] else "x"
         if not found[channel]:
             raise VideoReadError(path, f"no image_%05d.jpg (rgb) or {FLOW_FRAME_PATTERN} (flow) frames")
-        return decode_image(frame_path(path, min(found[channel]), channel), cv2.IMREAD_GRAYSCALE).shape[:2]
+        return image_size(frame_path(path, min(found[channel]), channel))
     if path.suffix.lower() in GIF_SUFFIXES:
-        from PIL import Image
-
-        try:
-            with Image.open(path) as im:
-                return im.size[1], im.size[0]
-        except OSError as exc:
-            raise VideoReadError(path, f"cannot decode GIF ({exc})") from None
+        return image_size(path)
     if not path.is_file():
         raise VideoReadError(path, "no such file")
     cap = cv2.VideoCapture(str(path))
@@ -90,13 +84,6 @@ def frame_count(path):
     if path.suffix.lower() in GIF_SUFFIXES:
         return 0
     return declared_frame_count(path)
-
-
-def check_fits_crop(height, width, crop, path, why):
-    """Frames smaller than the crop are a one-line error naming the input and the flags, before any work."""
-    if min(height, width) < crop:
-        raise InputError(f"{path}: {why} are {width}x{height}, smaller than the --crop {crop}; use a smaller "
-                         "--crop or frames at least that large")
 
 
 def rgb_frames(path, resize, crop, allow_truncated=False):

@@ -10,6 +10,8 @@ from pathlib import Path
 from src.data import layout
 from src.common.errors import UserError, VideoReadError
 from src.data.layout import mode_channels
+from src.data.loader.spatial_transforms import check_fits
+from src.data.media import image_size
 
 SUBSETS = ("training", "validation")
 # The names annotation files use for the two subsets. The original's 'validation' is the official TEST
@@ -69,26 +71,11 @@ def check_frames(video_dir, n_frames, channels, mode):
                                 "this video again")
 
 
-def frame_size(path):
-    """(width, height) of an image from its header alone (no decoding)."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as image:
-            return image.size
-    except (OSError, UnidentifiedImageError) as exc:
-        raise DatasetIndexError(f"{path}: not a readable image ({exc})") from None
-
-
-def check_crop_fits(video_dir, crop, channels, mode):
-    """The video's first frame must hold a `crop` x `crop` square: frames smaller than the crop would only fail
-    inside the network (MindSpore's traceback) after the model is loaded and the run has started."""
+def check_crop_fits(video_dir, crop, channels):
+    """The video's first frame must hold the crop: frames smaller than it would only fail inside the network
+    (MindSpore's traceback) after the model is loaded and the run has started."""
     first = layout.frame_path(video_dir, 1, channels[0])
-    width, height = frame_size(first)
-    if min(width, height) < crop:
-        raise DatasetIndexError(f"{first}: {mode} frames are {width}x{height}, smaller than the {crop}x{crop} crop "
-                                f"(--spatial_size {crop}); use --spatial_size {min(width, height)} or less, or extract "
-                                "the frames at a larger size")
+    check_fits(*image_size(first), crop, first, "--spatial_size")
 
 
 def load_annotation(annotation_path):
@@ -142,7 +129,7 @@ def build_index(video_path, annotation_path, subset, mode, crop=None):
         n_frames = read_n_frames(video_dir)
         check_frames(video_dir, n_frames, channels, mode)
         if crop:
-            check_crop_fits(video_dir, crop, channels, mode)
+            check_crop_fits(video_dir, crop, channels)
         samples.append(Sample(str(video_dir), key, label_ids[label_name], n_frames))
     if not samples:
         raise DatasetIndexError(f"{annotation_path}: no videos with subset {subset!r} (--subset selects nothing)")

@@ -9,6 +9,12 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from src.common.errors import UserError
+
+
+class CropDoesNotFit(UserError, ValueError):
+    """Frames smaller than the crop (a one-line error; the message names the frames and the flag)."""
+
 
 @dataclass(frozen=True)
 class CropPlan:
@@ -25,11 +31,15 @@ class CropPlan:
         return cv2.flip(crop, 1) if self.flip else crop
 
 
-def check_fits(height, width, size, where):
-    """Raise a clear error when a `height` x `width` frame cannot hold a `size` crop."""
-    if height < size or width < size:
-        raise ValueError(f"{where}: frames are {width}x{height}, smaller than the {size}x{size} crop; "
-                         f"extract frames with a larger size or use a smaller spatial size")
+def check_fits(height, width, size, where, flag=None):
+    """The rule every tool applies, before any work where it can: `height` x `width` frames must hold the
+    `size` square crop. `where` names the frames (a file or folder), `flag` the flag that set the crop
+    (--spatial_size for train/eval, --crop for predict/extract_features), so the message says what to change."""
+    if min(height, width) >= size:
+        return
+    setting, fix = (f" ({flag} {size})", f"use {flag} {min(height, width)} or less") if flag else ("", "use a smaller crop")
+    raise CropDoesNotFit(f"{where}: frames are {width}x{height}, smaller than the {size}x{size} crop{setting}; {fix}, "
+                         "or extract the frames at a larger size")
 
 
 def random_plan(height, width, size, rng, where="", flip=True):
