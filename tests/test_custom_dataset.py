@@ -10,6 +10,7 @@ from tests.fixtures.tools import run_tool
 from src.model.i3d import build_i3d
 from src.prep.demo_data import DIRECTIONS, render_video
 from tests.fixtures.network import reinitialise
+from tests.fixtures.runs import check_eval_report
 
 CLASSES = ("move_left", "move_right", "move_up")
 
@@ -61,5 +62,5 @@ def test_three_class_mp4_tree_from_lists_and_ratio_to_a_trained_model(tmp_path):
                          "--rgb_path", tmp_path / "run" / "checkpoints" / "i3d-1_2.ckpt", "--test_sample_duration", 9,
                          "--output_dir", tmp_path / "eval", timeout=600)
     assert evaluated.returncode == 0, evaluated.stderr[-2000:]
-    assert "rgb accuracy:" in evaluated.stdout
+    check_eval_report(evaluated.stdout, tmp_path / "eval", "rgb", [l.strip().rsplit(".", 1)[0] for l in lines["test"]])
     assert json.loads((tmp_path / "eval" / "summary.json").read_text())["rgb"]["videos"] == 3

@@ -20,7 +20,7 @@ from src.model.i3d import build_i3d
 from src.train.run_folder import read_shard
 from tests.fixtures.shared import REPO
 from tests.fixtures.network import reinitialise
-from tests.fixtures.runs import TINY, ckpt, make_trees, run
+from tests.fixtures.runs import TINY, check_eval_report, ckpt, make_trees, run
 
 EPOCHS, TRAIN_PER_CLASS, TIMEOUT_S = 2, 4, 300
 # Run by each msrun worker: the same start passes the check, a per-rank seed is refused.
@@ -143,7 +143,8 @@ def test_eval_of_the_distributed_checkpoint(job, tmp_path):
               "--rgb_path", output / "hmdb51_rgb_device0" / "checkpoints" / f"i3d-{EPOCHS}_2.ckpt",
               "--spatial_size", "32", "--test_sample_duration", "9", "--context", "py", "--num_workers", "1",
               "--output_dir", tmp_path / "eval")
-    assert "rgb accuracy: " in out, out
+    check_eval_report(out, tmp_path / "eval", "rgb",
+                      ClipDataset(root / "rgb", root / "ann.json", "rgb", "validation", False, 9, 32).video_ids)
 
 
 def test_ranks_that_start_from_different_weights_are_refused(tmp_path):

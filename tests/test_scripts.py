@@ -8,7 +8,7 @@ import mindspore as ms
 from src.model.i3d import build_i3d
 from tests.fixtures.shared import REPO
 from tests.fixtures.network import reinitialise
-from tests.fixtures.runs import make_trees
+from tests.fixtures.runs import check_eval_report, make_trees
 
 SCRIPTS = REPO / "scripts"
 
@@ -52,10 +52,13 @@ def test_standard_layout_train_then_eval_with_relative_paths(tmp_path):
     assert (tmp_path / ckpt).exists()
     out = bash("run_single_eval.sh", 0, "rgb", "hmdb51", ckpt, "--spatial_size", "32", "--test_sample_duration", "9",
                "--context", "py", cwd=tmp_path)
-    assert "rgb accuracy:" in (tmp_path / "single_eval_rgb_log.txt").read_text() and "rgb accuracy:" in out
+    assert "rgb accuracy:" in (tmp_path / "single_eval_rgb_log.txt").read_text()
+    videos = check_eval_report(out, tmp_path / "eval_output" / "hmdb51_rgb", "rgb")
+    assert len(videos) == 4  # the 2 validation videos per class
     flow = tmp_path / "flow.ckpt"
     ms.save_checkpoint(reinitialise(build_i3d("flow", 2), seed=4), str(flow))
     out = bash("run_joint_eval.sh", 0, "hmdb51", "datasets/rgb/hmdb51/jpg", "datasets/flow/hmdb51/jpg",
                "datasets/rgb/hmdb51/annotation/hmdb51_1.json", "datasets/flow/hmdb51/annotation/hmdb51_1.json",
                ckpt, "flow.ckpt", "--spatial_size", "32", "--test_sample_duration", "9", "--context", "py", cwd=tmp_path)
     assert "joint accuracy:" in (tmp_path / "joint_eval_log.txt").read_text()
+    assert len(check_eval_report(out, tmp_path / "eval_output" / "hmdb51_joint", "joint")) == 4
