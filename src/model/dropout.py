@@ -9,11 +9,10 @@ mindspore.set_deterministic(True)). UniformReal's CPU kernel gave the same numbe
 mask is drawn from it: keep where uniform [0, 1) < keep_prob, scaled by 1 / keep_prob (inverted dropout,
 as nn.Dropout). tests/test_dropout.py repeats the measurement.
 """
-import logging
-import os
-
 import mindspore as ms
 from mindspore import nn, ops
+
+from src.backend.mindspore_log import without_deprecation_lines
 
 STREAM = 1  # UniformReal's second seed: with it, a global seed of 0 still gives a fixed stream
 
@@ -25,27 +24,6 @@ def mask_seeds():
     return (0, 0) if seed is None else (int(seed) % 2**31, STREAM)
 
 
-class _WithoutDeprecationLine(logging.Filter):
-    """Drops MindSpore 2.10's one-time "'UniformReal' is deprecated ..., use 'mindspore.mint.rand'" line:
-    mint.rand has no CPU kernel in 2.10, so every command that builds the network would print advice
-    that cannot be followed."""
-
-    def filter(self, record):
-        return "'UniformReal' is deprecated" not in record.getMessage()
-
-
-def uniform_real(seed, seed2):
-    """ops.UniformReal(seed, seed2), built with the filter on MindSpore's logger (mindspore/log.py names
-    it 'ME.mindspore.log.<pid>'); other messages pass, and the filter is removed again."""
-    logger = logging.getLogger(f"ME.mindspore.log.{os.getpid()}")
-    quiet = _WithoutDeprecationLine()
-    logger.addFilter(quiet)
-    try:
-        return ops.UniformReal(seed=seed, seed2=seed2)
-    finally:
-        logger.removeFilter(quiet)
-
-
 class SeededDropout(nn.Cell):
     """Inverted dropout in training mode (identity otherwise, and for keep_prob 1)."""
 
@@ -55,7 +33,8 @@ class SeededDropout(nn.Cell):
             raise ValueError(f"dropout_keep_prob must be in (0, 1], got {keep_prob}")
         self.keep_prob = float(keep_prob)
         seed, seed2 = mask_seeds()
-        self.uniform = uniform_real(seed, seed2)
+        with without_deprecation_lines("UniformReal"):  # its substitute, mint.rand, has no CPU kernel
+            self.uniform = ops.UniformReal(seed=seed, seed2=seed2)
 
     def construct(self, x):
         if not self.training or self.keep_prob == 1.0:

@@ -4,6 +4,7 @@ import sys
 import time
 from dataclasses import dataclass
 
+from src.backend.mindspore_log import without_deprecation_lines
 from src.common.atomic import exclusive_output
 from src.train.distributed import RankMismatch, check_same_start
 from src.common.errors import UserError
@@ -50,7 +51,8 @@ def build_optimizer(flags, params, schedule):
     lr = Tensor(schedule)
     name = flags.optimizer.lower()
     if name == "adam":
-        return nn.Adam(params, learning_rate=lr, weight_decay=flags.weight_decay)
+        with without_deprecation_lines("FusedSparseAdam"):  # built for sparse gradients, which I3D has none of
+            return nn.Adam(params, learning_rate=lr, weight_decay=flags.weight_decay)
     if name == "sgd":
         return nn.SGD(params, learning_rate=lr, momentum=flags.momentum, weight_decay=flags.weight_decay)
     return nn.RMSProp(params, learning_rate=lr, weight_decay=flags.weight_decay)
