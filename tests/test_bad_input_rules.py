@@ -9,7 +9,6 @@ import threading
 import time
 from pathlib import Path
 
-import cv2
 import mindspore as ms
 import numpy as np
 import pytest

@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 from tests.fixtures.tools import finished_folders, hidden_entries, run_tool
-from src.common.atomic import LOCK_NAME
 from src.data.media import scaled_size
 from tests.fixtures.media import moving_disc_frames, write_video
 from src.data.layout import rgb_frame_paths
@@ -91,11 +90,11 @@ def test_frames_are_rgb_and_match_the_decoded_video(extracted, videos):
 
 def test_rerun_skips_finished_videos(extracted, videos):
     dst, _ = extracted
-    stamps = {p: p.stat().st_mtime_ns for p in dst.rglob("*") if p.is_file() and p.name != LOCK_NAME}
+    stamps = {p: p.stat().st_mtime_ns for p in dst.rglob("*") if p.is_file()}
     result = run_tool("generate_rgb_jpgs.py", videos, dst, "ucf101", "--size", 120, "--n_jobs", 1)
     assert "done 0, skipped 2 (already done), failed 3" in result.stdout
     assert result.returncode == 1
-    assert {p: p.stat().st_mtime_ns for p in dst.rglob("*") if p.is_file() and p.name != LOCK_NAME} == stamps
+    assert {p: p.stat().st_mtime_ns for p in dst.rglob("*") if p.is_file()} == stamps
 
 
 def test_missing_source_is_one_clear_error(tmp_path):
