@@ -14,7 +14,7 @@ from src.data.loader.clip_dataset import ClipDataset
 from src.evaluate.confusion import read_confusion_csv
 from src.train.run_history import read_history
 from tests.fixtures.network import reinitialise
-from tests.fixtures.runs import LABELS, TINY, ckpt, make_trees, run
+from tests.fixtures.runs import LABELS, TINY, check_eval_report, ckpt, make_trees, run
 
 FROZEN = ("Conv3d_", "Mixed_3", "Mixed_4")
 
@@ -97,7 +97,7 @@ def test_eval_is_deterministic_and_complete(workspace, trained, tmp_path):
                   "--annotation_path", workspace / "ann.json", "--rgb_path", run_dir / "checkpoints" / "i3d-1_2.ckpt",
                   "--spatial_size", "32", "--test_sample_duration", "9", "--batch_size", "3", "--context", "py",
                   "--output_dir", tmp_path / f"e{i}", "--num_workers", "2")
-        assert re.search(r"^rgb accuracy: [0-9.]+$", out, re.M), out
+        check_eval_report(out, tmp_path / f"e{i}", "rgb", ["left_03", "left_04", "right_03", "right_04"])
         outputs.append(json.loads((tmp_path / f"e{i}" / "rgb_predictions.json").read_text()))
         assert cv2.imread(str(tmp_path / f"e{i}" / "rgb_confusion.png")) is not None
     # the confusion CSV counts the predictions, class names on both axes
@@ -132,7 +132,7 @@ def test_joint_fuses_and_refuses_mismatched_sets(workspace, trained, tmp_path):
               "--spatial_size", "32", "--test_sample_duration", "9", "--context", "py", "--output_dir", tmp_path / "j"]
     out = run("eval.py", *common, "--annotation_path_joint_flow", workspace / "ann.json")
     for name in ("rgb", "flow", "joint"):
-        assert re.search(rf"^{name} accuracy: [0-9.]+$", out, re.M), out
+        check_eval_report(out, tmp_path / "j", name)
     rgb = json.loads((tmp_path / "j" / "rgb_predictions.json").read_text())["videos"]
     flw = json.loads((tmp_path / "j" / "flow_predictions.json").read_text())["videos"]
     joint = json.loads((tmp_path / "j" / "joint_predictions.json").read_text())["videos"]
