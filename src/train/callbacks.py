@@ -15,11 +15,10 @@ from mindspore import nn, ops
 from mindspore.train import Callback
 
 from src.common.atomic import write_text_atomic
-from src.checkpoints.checkpoint import save_checkpoint_atomic
+from src.checkpoints.checkpoint import checkpoint_name, checkpoints_in, save_checkpoint_atomic
 from src.train.lr_schedule import epoch_lr
 from src.evaluate.metrics import accuracy_figures
 from src.model.network_input import ScaledInput
-from src.train.run_folder import checkpoint_name, checkpoints_in
 from src.train.run_history import MetricsHistory
 
 

@@ -8,8 +8,7 @@ import time
 from pathlib import Path
 
 from src.common.atomic import write_text_atomic
-from src.checkpoints.checkpoint import (CHECKPOINT_PREFIX, CHECKPOINTS, CKPT_RE, checkpoint_name, checkpoints_in,  # noqa: F401
-                            epoch_checkpoints, labels_path)
+from src.checkpoints.checkpoint import CHECKPOINTS, checkpoint_name, epoch_checkpoints, labels_path
 
 
 def default_run_dir(save_dir, dataset, mode, device_id, distributed):
