@@ -25,7 +25,7 @@ fi
 DATA="$OUT/datasets"
 ANNOTATION=$(registry annotation hmdb51)
 EPOCHS="${DEMO_EPOCHS:-8}"
-# Short fine-tunes: BN running statistics must catch up within 60 steps, hence --bn_momentum 0.9;
+# Short fine-tunes: BN running statistics must catch up within 80 steps, hence --bn_momentum 0.9;
 # mirroring would turn "move left" into "move right", hence --no-flip.
 COMMON=(--finetune_num_classes 4 --train_sample_duration 16 --test_sample_duration 16 --spatial_size 112
         --batch_size 4 --lr 0.001 --lr_de_epochs 4 --bn_momentum 0.9 --no-flip --num_workers 2 --log_every 5

@@ -69,3 +69,20 @@ def test_structural_flags_are_marked_where_they_are_defined():
     marked = set(structural_flags(train_parser()))
     assert {"mode", "dataset", "head", "lr", "batch_size", "flip", "seed", "finetune_prefixes"} <= marked
     assert not marked & {"num_epochs", "resume", "log_every", "num_workers", "device_target", "save_dir"}
+
+
+def test_every_numeric_flag_has_a_checked_type():
+    """The flag-type rule (docs/bad_input.md): argparse's plain int/float accept '١٢' (as 12), 'nan', 'inf' and
+    any size, so no parser of the product uses them; numeric flags take a type from src/common/flag_types.py."""
+    import ast
+
+    sources = [*REPO.glob("*.py"), *(REPO / "src").rglob("*.py"), *(REPO / "tools").glob("*.py")]
+    plain = []
+    for path in sources:
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "add_argument":
+                for keyword in node.keywords:
+                    if keyword.arg == "type" and isinstance(keyword.value, ast.Name) and keyword.value.id in ("int", "float"):
+                        plain.append(f"{path.relative_to(REPO)}:{node.lineno}")
+    assert len(sources) > 50, sources
+    assert plain == [], plain

@@ -4,7 +4,7 @@ import sys
 
 from src.common.errors import UserError
 from src.infer.features import FeatureOptions, FeatureSetupError, checkpoint_mode, extract_features
-from src.common.flag_types import non_negative_int, positive_float, positive_int
+from src.common.flag_types import job_count, non_negative_int, positive_float, positive_int
 from src.model.i3d import VALID_ENDPOINTS
 from src.data.layout import FLOW_BOUND
 from src.backend.runtime import DEVICE_TARGETS
@@ -46,7 +46,7 @@ def build_parser():
                    help="only matters for --endpoint logits (default: the checkpoint's)")
     p.add_argument("--device_target", default=None, choices=DEVICE_TARGETS)
     p.add_argument("--context", default="gr", choices=("gr", "py"))
-    p.add_argument("--n_jobs", type=int, default=1, help="worker processes, each with its own network (default 1: "
+    p.add_argument("--n_jobs", type=job_count, default=1, help="worker processes, each with its own network (default 1: "
                    "one network already uses every core; 0 or -1 = one per CPU)")
     return p
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from src.common.flag_types import bounded_int, positive_float, seed_value
 from src.data.media import write_video
 
 # Class name -> unit motion (dx, dy) in image coordinates (y grows downwards).
@@ -86,15 +87,16 @@ def make_demo_data(out, train_per_class=8, test_per_class=4, unused_per_class=0,
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("out", help="output folder (videos/ and splits/ are written inside)")
-    parser.add_argument("--train_per_class", type=int, default=8)
-    parser.add_argument("--test_per_class", type=int, default=4)
-    parser.add_argument("--unused_per_class", type=int, default=0)
-    parser.add_argument("--width", type=int, default=160)
-    parser.add_argument("--height", type=int, default=120)
-    parser.add_argument("--n_frames", type=int, default=32)
-    parser.add_argument("--speed", type=float, default=3.0, help="pixels per frame")
-    parser.add_argument("--fps", type=int, default=25)
-    parser.add_argument("--seed", type=int, default=0)
+    count = bounded_int(0, 10000, "a video count 0..10000")
+    parser.add_argument("--train_per_class", type=count, default=8)
+    parser.add_argument("--test_per_class", type=count, default=4)
+    parser.add_argument("--unused_per_class", type=count, default=0)
+    parser.add_argument("--width", type=bounded_int(32, 4096, "a width 32..4096"), default=160)
+    parser.add_argument("--height", type=bounded_int(32, 4096, "a height 32..4096"), default=120)
+    parser.add_argument("--n_frames", type=bounded_int(2, 10000, "a frame count 2..10000"), default=32)
+    parser.add_argument("--speed", type=positive_float, default=3.0, help="pixels per frame")
+    parser.add_argument("--fps", type=bounded_int(1, 1000, "a frame rate 1..1000"), default=25)
+    parser.add_argument("--seed", type=seed_value, default=0)
     args = parser.parse_args(argv)
     written = make_demo_data(args.out, args.train_per_class, args.test_per_class, args.unused_per_class,
                              args.width, args.height, args.n_frames, args.speed, args.fps, args.seed)

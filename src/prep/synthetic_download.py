@@ -20,6 +20,7 @@ import zipfile
 import zlib
 from pathlib import Path
 
+from src.common.flag_types import bounded_int, seed_value
 from src.prep.demo_data import DIRECTIONS, make_demo_data
 
 RAR4_MARKER = b"Rar!\x1a\x07\x00"
@@ -101,9 +102,10 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("dataset", choices=("hmdb51", "ucf101"))
     p.add_argument("out", help="the archives are written here")
-    p.add_argument("--videos_per_class", type=int, default=6)
-    p.add_argument("--n_frames", type=int, default=16)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--videos_per_class", type=bounded_int(2, 10000, "a video count 2..10000"), default=6,
+                   help="a third (at least one) goes to the test split")
+    p.add_argument("--n_frames", type=bounded_int(2, 10000, "a frame count 2..10000"), default=16)
+    p.add_argument("--seed", type=seed_value, default=0)
     args = p.parse_args(argv)
     for path in make_download(args.dataset, args.out, args.videos_per_class, args.n_frames, seed=args.seed):
         print(f"{path} ({path.stat().st_size} bytes)")

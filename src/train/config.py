@@ -85,7 +85,7 @@ def train_parser():
     p.add_argument("--resume", nargs="?", const="latest", default=None,
                    help="continue the run in RUN_DIR (or the newest run for this dataset/mode/device under "
                         "--save_dir) from its newest checkpoint, at the right epoch and learning rate")
-    p.add_argument("--num_val_samples", type=int, default=1, help="(kept for compatibility; unused)")
+    p.add_argument("--num_val_samples", type=non_negative_int, default=1, help="(kept for compatibility; unused)")
     structural(p.add_argument("--train_sample_duration", type=positive_int, default=64))
     p.add_argument("--test_sample_duration", type=non_negative_int, default=64, help="validation window (frames)")
     structural(p.add_argument("--checkpoint_path", default="", help="pretrained checkpoint (e.g. Kinetics-400)"))
@@ -109,7 +109,7 @@ def train_parser():
     structural(p.add_argument("--lr_min", type=non_negative_float, default=0.0, help="learning-rate floor of the step decay"))
     p.add_argument("--momentum", type=non_negative_float, default=0.9, help="SGD momentum (RMSProp runs without, as the original)")
     p.add_argument("--weight_decay", type=non_negative_float, default=1e-8)
-    p.add_argument("--start_epoch", type=int, default=0, help="(kept for compatibility; see --resume)")
+    p.add_argument("--start_epoch", type=non_negative_int, default=0, help="(kept for compatibility; see --resume)")
     p.add_argument("--num_epochs", type=epoch_count, default=32)
     p.add_argument("--checkpoint_frequency", type=positive_int, default=1, help="save every N epochs")
     p.add_argument("--checkpoints_num_keep", type=non_negative_int, default=5,
@@ -160,9 +160,9 @@ def eval_parser():
     p.add_argument("--num_clips", type=positive_int, default=1,
                    help="multi-view testing: N windows of --test_sample_duration frames spread evenly over each "
                         "video (1 = the centred window); the video's logits are the mean over its views")
-    p.add_argument("--num_crops", type=int, default=1, choices=(1, 3),
+    p.add_argument("--num_crops", type=positive_int, default=1, choices=(1, 3),
                    help="1 = centre crop; 3 = left/centre/right (top/centre/bottom for portrait frames)")
-    p.add_argument("--num_val_samples", type=int, default=1, help="(kept for compatibility; unused)")
+    p.add_argument("--num_val_samples", type=non_negative_int, default=1, help="(kept for compatibility; unused)")
     p.add_argument("--output_dir", default=None,
                    help="where predictions (CSV, JSON) and the confusion matrix (PNG) go (default: a new "
                         "./eval_output/<dataset>_<test_mode>[_N]); an existing non-empty folder needs --overwrite")
