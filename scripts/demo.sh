@@ -8,7 +8,6 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/common.sh
 OUT="${DEMO_OUT:-./demo_out}"
-SHARED="$(cd .. && pwd)/shared"
 K400_RGB="$OUT/pretrained/i3d_rgb_kinetics400.ckpt"
 
 if [ $# -ge 1 ] && [ -n "$1" ]; then
@@ -17,10 +16,6 @@ if [ $# -ge 1 ] && [ -n "$1" ]; then
     exec "$PYTHON" predict.py "$1" --checkpoint "$K400_RGB"   # class names: recorded in the checkpoint
 fi
 bash scripts/prepare_demo_data.sh "$OUT"
-if [ -f "$SHARED/data/samples/v_CricketShot_g04_c01_rgb.gif" ]; then
-    echo "== Kinetics-400 top-5 for DeepMind's sample clip (expected: playing cricket first) =="
-    "$PYTHON" predict.py "$SHARED/data/samples/v_CricketShot_g04_c01_rgb.gif" --checkpoint "$K400_RGB"
-fi
 
 DATA="$OUT/datasets"
 ANNOTATION=$(registry annotation hmdb51)

