@@ -171,6 +171,8 @@ def cases():
         ("split_json_no_mode", lambda c: ("tools/make_split_json.py", c / "done" / "jpg", c / "s.json"), 2, "--val_ratio"),
         ("split_json_ratio", lambda c: ("tools/make_split_json.py", c / "done" / "jpg", c / "s.json", "--val_ratio", 1.5), 2,
          "--val_ratio"),
+        ("split_json_of_videos", lambda c: ("tools/make_split_json.py", c / "videos", c / "s_vid.json", "--val_ratio", 0.5),
+         2, "not the videos"),
         ("prepare_missing", lambda c: ("prepare_dataset.py", "hmdb51", c / "nope", c / "p"), 2, "nope"),
         ("prepare_wrong_archive", lambda c: ("prepare_dataset.py", "hmdb51", wrong_archive(c), c / "p2"), 2,
          "hmdb51_org.rar"),

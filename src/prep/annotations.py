@@ -78,13 +78,13 @@ def ucf101_split(split_dir, split):
     return labels, entries
 
 
-def check_subsets(entries, source):
+def check_subsets(entries, source, hint="empty split lists?"):
     """An annotation without training or without validation videos trains or evaluates on nothing: an
-    error naming where the entries came from (empty or mislabelled split lists), not an empty JSON."""
+    error naming where the entries came from and the likely cause, not an empty JSON."""
     found = {subset for _, _, subset in entries}
     lacking = [s for s in ("training", "validation") if s not in found]
     if lacking:
-        raise ValueError(f"{source}: no {' and no '.join(lacking)} videos listed (empty split lists?)")
+        raise ValueError(f"{source}: no {' and no '.join(lacking)} videos listed ({hint})")
 
 
 def rgb_frame_total(folder):
@@ -214,6 +214,9 @@ def write_custom_json(jpg_dir, dst, train_list=None, test_list=None, val_ratio=N
         check_subsets(entries, f"--train_list {train_list} / --test_list {test_list}")
     else:
         labels, entries = ratio_split(jpg_dir, val_ratio, seed)
+        check_subsets(entries, f"JPG_DIR {jpg_dir}",
+                      "it should hold frame folders <class>/<video>/ from generate_rgb_jpgs.py, not the videos"
+                      if not entries else "a validation share needs a class with 2 or more videos")
     database, missing = build_database(entries, jpg_dir)
     dst = Path(dst)
     dst.parent.mkdir(parents=True, exist_ok=True)
