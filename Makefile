@@ -19,7 +19,7 @@ $(STAMP): requirements.txt
 STRICT_KERNELS := $(if $(shell command -v $(CXX) 2>/dev/null),1,0)
 
 test: $(STAMP)
-	I3D_STRICT_KERNELS=$(STRICT_KERNELS) $(PY) -m pytest -q -ra tests
+	I3D_STRICT_KERNELS=$(STRICT_KERNELS) $(PY) -m pytest -q -ra --durations=10 tests
 
 # Build and check the C++ CPU kernels now (one line each: where the library went).
 kernels: $(STAMP)
