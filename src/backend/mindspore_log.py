@@ -1,10 +1,11 @@
-"""MindSpore's log without deprecation lines about primitives MindSpore or we build where its suggested
-substitute cannot be used: they would tell every user to change code that is not theirs.
+"""MindSpore's log without the deprecation lines of primitives whose suggested substitute cannot be used
+here: they would tell every user of a command to change code that is not theirs.
 
 MindSpore 2.10 logs, once per process, "'<Primitive>' is deprecated from version ... use '<other>'" when
-such a primitive is built. Two reach our users: UniformReal (the seeded dropout's mask; its substitute
-mindspore.mint.rand has no CPU kernel in 2.10) and FusedSparseAdam (built inside nn.Adam for sparse
-gradients, which this network never has). Other messages pass untouched.
+such a primitive is built. Two are built by training and by every command that builds the network:
+UniformReal (the seeded dropout's mask; its substitute mindspore.mint.rand has no CPU kernel in 2.10) and
+FusedSparseAdam (built inside nn.Adam for sparse gradients, which this network never has). Other
+messages pass untouched.
 """
 import contextlib
 import logging

@@ -17,7 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from src.common.flag_types import bounded_int, positive_float, seed_value
+from src.common.flag_types import MAX_FPS, bounded_int, positive_float, seed_value
 from src.data.media import write_video
 
 # Class name -> unit motion (dx, dy) in image coordinates (y grows downwards).
@@ -57,6 +57,9 @@ def split_ids(n_train, n_test, n_unused, split):
     return np.roll(ids, (split - 1) * n_test).tolist()
 
 
+# --n_frames of the synthetic videos (here and in synthetic_download): flow needs a pair
+frame_count = bounded_int(2, 10000, "a frame count 2..10000")
+
 def make_demo_data(out, train_per_class=8, test_per_class=4, unused_per_class=0, width=160, height=120,
                    n_frames=32, speed=3.0, fps=25, seed=0, classes=tuple(DIRECTIONS)):
     """Write the video tree and split files under `out`; returns {class: [video file names]}.
@@ -93,9 +96,9 @@ def main(argv=None):
     parser.add_argument("--unused_per_class", type=count, default=0)
     parser.add_argument("--width", type=bounded_int(32, 4096, "a width 32..4096"), default=160)
     parser.add_argument("--height", type=bounded_int(32, 4096, "a height 32..4096"), default=120)
-    parser.add_argument("--n_frames", type=bounded_int(2, 10000, "a frame count 2..10000"), default=32)
+    parser.add_argument("--n_frames", type=frame_count, default=32)
     parser.add_argument("--speed", type=positive_float, default=3.0, help="pixels per frame")
-    parser.add_argument("--fps", type=bounded_int(1, 1000, "a frame rate 1..1000"), default=25)
+    parser.add_argument("--fps", type=bounded_int(1, int(MAX_FPS), f"a frame rate 1..{MAX_FPS:g}"), default=25)
     parser.add_argument("--seed", type=seed_value, default=0)
     args = parser.parse_args(argv)
     written = make_demo_data(args.out, args.train_per_class, args.test_per_class, args.unused_per_class,

@@ -21,7 +21,7 @@ import zlib
 from pathlib import Path
 
 from src.common.flag_types import bounded_int, seed_value
-from src.prep.demo_data import DIRECTIONS, make_demo_data
+from src.prep.demo_data import DIRECTIONS, frame_count, make_demo_data
 
 RAR4_MARKER = b"Rar!\x1a\x07\x00"
 DOS_TIME_2020 = (40 << 25) | (1 << 21) | (1 << 16)  # 2020-01-01 00:00
@@ -104,7 +104,7 @@ def main(argv=None):
     p.add_argument("out", help="the archives are written here")
     p.add_argument("--videos_per_class", type=bounded_int(2, 10000, "a video count 2..10000"), default=6,
                    help="a third (at least one) goes to the test split")
-    p.add_argument("--n_frames", type=bounded_int(2, 10000, "a frame count 2..10000"), default=16)
+    p.add_argument("--n_frames", type=frame_count, default=16)
     p.add_argument("--seed", type=seed_value, default=0)
     args = p.parse_args(argv)
     for path in make_download(args.dataset, args.out, args.videos_per_class, args.n_frames, seed=args.seed):
